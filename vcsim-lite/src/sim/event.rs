@@ -1,0 +1,1 @@
+//! Event log (being written).

@@ -1,0 +1,1 @@
+//! Fault rules (being written).

@@ -1,0 +1,1 @@
+//! Inventory files (being written).
