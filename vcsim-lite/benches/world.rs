@@ -1,1 +1,44 @@
-fn main() {}
+//! In-process throughput of the vSphere world: one VM's full lifecycle (create, power on,
+//! power off, destroy) as vSphere tasks with admission control, events and task records.
+
+use divan::Bencher;
+use vcsim_lite::vsphere::{LatencyProfile, VmSpec, World, WorldBuilder};
+
+fn main() {
+    divan::main();
+}
+
+fn world(latency: LatencyProfile) -> (World, VmSpec) {
+    let w = WorldBuilder::new()
+        .latency(latency)
+        .build()
+        .expect("default inventory");
+    let pool = w.pool_by_path("DC0_C0").expect("cluster");
+    let ds = w.datastore_by_name("sharedDS").expect("datastore");
+    let mut spec = VmSpec::new("bench", pool, ds);
+    spec.vcpus = 2;
+    spec.memory_mib = 2048;
+    spec.memory_alloc.reservation = 1024;
+    (w, spec)
+}
+
+fn cycle(w: &mut World, spec: &VmSpec) {
+    let id = w.create_vm(spec.clone()).expect("create");
+    w.power_on_vm(id).expect("power on");
+    w.power_off_vm(id).expect("power off");
+    w.destroy_vm(id).expect("destroy");
+}
+
+/// Default (vCenter-like) latencies: each task draws its duration from the RNG.
+#[divan::bench]
+fn lifecycle_cycle(b: Bencher) {
+    let (mut w, spec) = world(LatencyProfile::vcenter());
+    b.bench_local(|| cycle(&mut w, &spec));
+}
+
+/// Zero latencies: the accounting and bookkeeping alone.
+#[divan::bench]
+fn lifecycle_cycle_zero_latency(b: Bencher) {
+    let (mut w, spec) = world(LatencyProfile::zero());
+    b.bench_local(|| cycle(&mut w, &spec));
+}

@@ -10,9 +10,9 @@ use crate::vsphere::{
 };
 
 fn gib(mib: u64) -> String {
-    if mib >= 1024 * 1024 && mib % (1024 * 1024) == 0 {
+    if mib >= 1024 * 1024 && mib.is_multiple_of(1024 * 1024) {
         format!("{} TiB", mib / (1024 * 1024))
-    } else if mib % 1024 == 0 {
+    } else if mib.is_multiple_of(1024) {
         format!("{} GiB", mib / 1024)
     } else {
         format!("{:.1} GiB", mib as f64 / 1024.0)

@@ -387,17 +387,9 @@ fn build_pool(w: &mut World, parent: PoolId, spec: &PoolSpec) -> Result<(), Buil
     Ok(())
 }
 
-/// Names of a VM group: `{n}` replaced by the index, or `-N` appended when there are several.
+/// Names of a VM group's members (see [`member_name`]).
 pub fn group_names(group: &VmGroupSpec) -> impl Iterator<Item = String> + '_ {
-    (0..group.count).map(move |i| {
-        if group.name.contains("{n}") {
-            group.name.replace("{n}", &i.to_string())
-        } else if group.count > 1 {
-            format!("{}-{i}", group.name)
-        } else {
-            group.name.clone()
-        }
-    })
+    (0..group.count).map(move |i| member_name(&group.name, group.count, i))
 }
 
 fn build_vms(w: &mut World, group: &VmGroupSpec) -> Result<(), BuildError> {

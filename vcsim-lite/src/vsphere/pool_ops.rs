@@ -13,7 +13,7 @@ use crate::sim::event::{EntityRef, EventKind};
 use crate::sim::{ObjectKind, Operation};
 
 /// Largest reservation or limit accepted (vSphere's are `long`; this keeps sums exact).
-const MAX_ALLOCATION: u64 = 1 << 52;
+pub const MAX_ALLOCATION: u64 = 1 << 52;
 
 fn validate_allocation(property: &'static str, a: &Allocation) -> Result<(), VsphereError> {
     if a.reservation > MAX_ALLOCATION || a.limit.is_some_and(|l| l > MAX_ALLOCATION) {

@@ -173,6 +173,18 @@ pub struct VmGroupSpec {
     pub guest_id: String,
 }
 
+/// Names member `index` of a group of `count` (hosts or VMs): `{n}` becomes the index, and a
+/// template without `{n}` gets `-{index}` appended when there are several.
+pub fn member_name(template: &str, count: u32, index: u32) -> String {
+    if template.contains("{n}") {
+        template.replace("{n}", &index.to_string())
+    } else if count > 1 {
+        format!("{template}-{index}")
+    } else {
+        template.to_owned()
+    }
+}
+
 const GIB: u64 = 1024;
 const TIB: u64 = 1024 * 1024;
 

@@ -137,7 +137,7 @@ pub(crate) fn validate_shape(
             format!("must be 1 to {MAX_VCPUS}"),
         ));
     }
-    if !(4..=MAX_VM_MEMORY_MIB).contains(&memory_mib) || memory_mib % 4 != 0 {
+    if !(4..=MAX_VM_MEMORY_MIB).contains(&memory_mib) || !memory_mib.is_multiple_of(4) {
         return Err(VsphereError::invalid(
             "memoryMB",
             format!("must be a multiple of 4 from 4 to {MAX_VM_MEMORY_MIB}"),

@@ -175,31 +175,30 @@ impl World {
             }
             d.capacity_mib = *capacity;
         }
-        let mut next_key = disks
+        let first_key = disks
             .iter()
             .map(|d| d.key + 1)
             .max()
             .unwrap_or(2000)
             .max(2000);
-        for DiskSpec {
-            capacity_mib,
-            thin,
-            datastore,
-        } in &c.add_disks
-        {
-            super::vm_ops::validate_disk_size(*capacity_mib)?;
+        for (key, add) in (first_key..).zip(&c.add_disks) {
+            let DiskSpec {
+                capacity_mib,
+                thin,
+                datastore,
+            } = *add;
+            super::vm_ops::validate_disk_size(capacity_mib)?;
             let ds = datastore.unwrap_or(home);
             self.datastore(ds)?;
-            let consumed = if *thin { 0 } else { *capacity_mib };
+            let consumed = if thin { 0 } else { capacity_mib };
             *space.entry(ds).or_default() += i128::from(consumed);
             disks.push(Disk {
-                key: next_key,
-                capacity_mib: *capacity_mib,
-                thin: *thin,
+                key,
+                capacity_mib,
+                thin,
                 consumed_mib: consumed,
                 datastore: ds,
             });
-            next_key += 1;
         }
         Ok(disks)
     }

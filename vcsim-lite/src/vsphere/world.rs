@@ -117,6 +117,11 @@ impl World {
         &self.faults
     }
 
+    /// Removes every fault rule, e.g. to tear a world down without injected failures.
+    pub fn clear_fault_rules(&mut self) {
+        self.faults = FaultPlan::new(Vec::new());
+    }
+
     /// The usage model (VM overhead, CPU demand).
     pub fn usage_model(&self) -> &UsageModel {
         &self.usage

@@ -1,0 +1,35 @@
+# The one way in: run, test, bench, fuzz.
+CARGO ?= cargo
+SEED ?= $(shell date +%s)
+CASES ?= 5000
+
+.PHONY: run test fmt-check clippy unit bench fuzz clean
+
+## run: build the built-in default inventory and print it as a tree
+run:
+	$(CARGO) run --release -q -p vcsim-lite -- inventory
+
+## test: format check, clippy with warnings denied, every test of the workspace
+test: fmt-check clippy unit
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+## bench: lifecycle throughput (divan) and 10,000-VM world build time and peak RSS
+bench:
+	$(CARGO) bench -p vcsim-lite --bench world
+	$(CARGO) run --release -q -p vcsim-lite --example build_large -- 10000
+
+## fuzz: the world property test with many cases and a fresh seed (printed; replay with SEED=)
+fuzz:
+	@echo "fuzz: VCSIM_SEED=$(SEED) PROPTEST_CASES=$(CASES)"
+	VCSIM_SEED=$(SEED) PROPTEST_CASES=$(CASES) $(CARGO) test --release -p scenarios --test world_properties
+
+clean:
+	$(CARGO) clean

@@ -1,1 +1,0 @@
-//! Inventory files (being written).
