@@ -30,15 +30,15 @@ fn cycle(w: &mut World, spec: &VmSpec) {
 }
 
 /// Default (vCenter-like) latencies: each task draws its duration from the RNG.
-#[divan::bench]
+#[divan::bench(sample_count = 200, sample_size = 100)]
 fn lifecycle_cycle(b: Bencher) {
     let (mut w, spec) = world(LatencyProfile::vcenter());
-    b.bench_local(|| cycle(&mut w, &spec));
+    b.counter(divan::counter::ItemsCount::new(1u32)).bench_local(|| cycle(&mut w, &spec));
 }
 
 /// Zero latencies: the accounting and bookkeeping alone.
-#[divan::bench]
+#[divan::bench(sample_count = 200, sample_size = 100)]
 fn lifecycle_cycle_zero_latency(b: Bencher) {
     let (mut w, spec) = world(LatencyProfile::zero());
-    b.bench_local(|| cycle(&mut w, &spec));
+    b.counter(divan::counter::ItemsCount::new(1u32)).bench_local(|| cycle(&mut w, &spec));
 }
