@@ -33,12 +33,14 @@ fn cycle(w: &mut World, spec: &VmSpec) {
 #[divan::bench(sample_count = 200, sample_size = 100)]
 fn lifecycle_cycle(b: Bencher) {
     let (mut w, spec) = world(LatencyProfile::vcenter());
-    b.counter(divan::counter::ItemsCount::new(1u32)).bench_local(|| cycle(&mut w, &spec));
+    b.counter(divan::counter::ItemsCount::new(1u32))
+        .bench_local(|| cycle(&mut w, &spec));
 }
 
 /// Zero latencies: the accounting and bookkeeping alone.
 #[divan::bench(sample_count = 200, sample_size = 100)]
 fn lifecycle_cycle_zero_latency(b: Bencher) {
     let (mut w, spec) = world(LatencyProfile::zero());
-    b.counter(divan::counter::ItemsCount::new(1u32)).bench_local(|| cycle(&mut w, &spec));
+    b.counter(divan::counter::ItemsCount::new(1u32))
+        .bench_local(|| cycle(&mut w, &spec));
 }

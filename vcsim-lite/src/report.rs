@@ -42,7 +42,7 @@ pub fn tree(w: &World) -> String {
         for ds in dc.datastores.iter().filter_map(|d| w.datastores().get(d)) {
             let _ = writeln!(
                 out,
-                "  Datastore {} ({}): {} capacity, {} free, mounted by {} hosts",
+                "  Datastore {} ({}): {} capacity, {} free, mounted by {} host(s)",
                 ds.name,
                 ds.id,
                 gib(ds.capacity_mib),
@@ -64,17 +64,26 @@ fn compute_tree(w: &World, c: &ComputeResource, out: &mut String) {
         .filter_map(|h| w.hosts().get(h))
         .filter(|h| h.is_usable())
         .count();
+    let root = w.pools().get(&c.root_pool);
+    let (cpu, mem) = root.map_or((0, 0), |p| {
+        (p.cpu.alloc.reservation, p.memory.alloc.reservation)
+    });
+    let (cpu_use, mem_use) = root.map_or((0, 0), |p| (p.cpu.usage, p.memory.usage));
+    let capacity = format!(
+        "cpu {cpu} MHz ({cpu_use} MHz used), memory {} ({mem_use} MiB used)",
+        gib(mem)
+    );
     if c.is_cluster {
         let _ = writeln!(
             out,
-            "  Cluster {} ({}), DRS {}, {usable}/{} hosts usable",
+            "  Cluster {} ({}), DRS {}, {usable}/{} hosts usable: {capacity}",
             c.name,
             c.id,
             if c.drs { "on" } else { "off" },
             c.hosts.len()
         );
     } else {
-        let _ = writeln!(out, "  Standalone host {} ({})", c.name, c.id);
+        let _ = writeln!(out, "  Standalone host {} ({}): {capacity}", c.name, c.id);
     }
     for h in c.hosts.iter().filter_map(|h| w.hosts().get(h)) {
         host_line(h, out);

@@ -78,6 +78,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// True if this type is `other` or derives from it in the vSphere API, so a query for
+    /// `VmMigratedEvent` also finds DRS migrations, as vCenter's event filters do.
+    pub fn is_a(self, other: EventKind) -> bool {
+        use EventKind::*;
+        self == other
+            || matches!(
+                (self, other),
+                (DrsVmMigratedEvent, VmMigratedEvent) | (DrsVmPoweredOnEvent, VmPoweredOnEvent)
+            )
+    }
+
     /// The vSphere type name.
     pub fn as_str(self) -> &'static str {
         use EventKind::*;
@@ -259,6 +270,16 @@ mod tests {
         assert_eq!(m("vm-", 17), "vm-17");
         assert_eq!(m("domain-c", 7), "domain-c7");
         assert_eq!(m("group-v", 3), "group-v3");
+    }
+
+    #[test]
+    fn drs_events_are_kinds_of_their_base_events() {
+        use EventKind::*;
+        assert!(DrsVmMigratedEvent.is_a(VmMigratedEvent));
+        assert!(DrsVmPoweredOnEvent.is_a(VmPoweredOnEvent));
+        assert!(VmPoweredOnEvent.is_a(VmPoweredOnEvent));
+        assert!(!VmPoweredOnEvent.is_a(DrsVmPoweredOnEvent));
+        assert!(!VmCreatedEvent.is_a(VmRemovedEvent));
     }
 
     #[test]

@@ -175,8 +175,11 @@ impl World {
             .filter(|h| Some(**h) != without)
             .filter_map(|h| self.hosts.get(h))
             .filter(|h| h.is_usable())
-            .fold((0, 0), |(cpu, mem), h| {
-                (cpu + h.cpu_capacity_mhz(), mem + h.memory_capacity_mib())
+            .fold((0u64, 0u64), |(cpu, mem), h| {
+                (
+                    cpu.saturating_add(h.cpu_capacity_mhz()),
+                    mem.saturating_add(h.memory_capacity_mib()),
+                )
             })
     }
 }

@@ -11,7 +11,7 @@ use super::ids::{HostId, VmId};
 use super::model::PowerState;
 use super::world::World;
 use crate::sim::event::EventKind;
-use crate::sim::{ObjectKind, Operation};
+use crate::sim::{Operation, SimTime};
 
 impl World {
     /// Powered-on VMs registered on `host`, by id.
@@ -52,105 +52,116 @@ impl World {
         Ok(())
     }
 
+    /// Sets a host's state flags, re-derives its cluster's capacity and logs `kind`.
+    fn set_host_state(
+        &mut self,
+        host: HostId,
+        connected: bool,
+        maintenance: bool,
+        kind: EventKind,
+        at: SimTime,
+        chain: u64,
+    ) {
+        let h = self.hosts.get_mut(&host).expect("checked host");
+        h.connected = connected;
+        h.maintenance = maintenance;
+        let compute = h.compute;
+        self.refresh_root_capacity(compute);
+        self.host_event(kind, host, None, None, at, chain);
+    }
+
     /// `HostSystem.EnterMaintenanceMode_Task`. In a DRS cluster powered-on VMs migrate to other
     /// hosts where admission allows (all or none); elsewhere they must be powered off first.
     pub fn enter_maintenance_mode(&mut self, host: HostId) -> Result<(), VsphereError> {
-        let h = self.host(host)?;
-        let (r, name) = (h.id.moref(), h.name.clone());
-        self.run_task(
-            Operation::EnterMaintenanceMode,
-            ObjectKind::Host,
-            r,
-            name.clone(),
-            |_| None,
-            |w, ctx| {
-                let h = w.host(host)?;
-                if !h.connected {
-                    return Err(VsphereError::HostNotConnected {
-                        host: name.to_string(),
-                    });
-                }
-                if h.maintenance {
-                    return Err(VsphereError::InvalidState {
-                        object: name.to_string(),
-                        reason: "host is already in maintenance mode".into(),
-                    });
-                }
-                let compute = w.compute(h.compute)?;
-                let (compute_id, drs) = (compute.id, compute.is_cluster && compute.drs);
-                let running = w.running_on(host);
-                if !running.is_empty() && !drs {
-                    return Err(VsphereError::InvalidState {
-                        object: name.to_string(),
-                        reason: format!(
-                            "{} powered-on VMs must be powered off or migrated first",
-                            running.len()
-                        ),
-                    });
-                }
-                w.check_capacity_without(host)?;
-                // Plan every move before making any.
-                let mut planned: BTreeMap<HostId, (u64, u64)> = BTreeMap::new();
-                let mut moves = Vec::with_capacity(running.len());
-                for vm_id in &running {
-                    let vm = &w.vms[vm_id];
-                    let mut datastores: Vec<_> = vm.disks.iter().map(|d| d.datastore).collect();
-                    datastores.push(vm.datastore);
-                    let demand = HostDemand {
-                        vm_name: &vm.name,
-                        vcpus: vm.vcpus,
-                        cpu_mhz: vm.runtime.cpu_reserved_mhz,
-                        memory_mib: vm.runtime.memory_reserved_mib,
-                        datastores,
-                    };
-                    let target = pick_host(w, compute_id, &demand, Some(host), &planned)?;
-                    let p = planned.entry(target).or_default();
-                    p.0 += vm.runtime.cpu_reserved_mhz;
-                    p.1 += vm.runtime.memory_reserved_mib;
-                    moves.push((*vm_id, target));
-                }
-                w.host_event(
-                    EventKind::EnteringMaintenanceModeEvent,
-                    host,
-                    None,
-                    None,
-                    ctx.start,
-                    ctx.chain,
-                );
-                for (vm, target) in moves {
-                    w.migrate_running(vm, target, ctx.done, ctx.chain);
-                }
-                w.hosts.get_mut(&host).expect("checked").maintenance = true;
-                w.refresh_root_capacity(compute_id);
-                w.host_event(
-                    EventKind::EnteredMaintenanceModeEvent,
-                    host,
-                    None,
-                    None,
-                    ctx.done,
-                    ctx.chain,
-                );
-                Ok(())
-            },
-        )
+        self.host_task(Operation::EnterMaintenanceMode, host, |w, ctx| {
+            let h = w.host(host)?;
+            if !h.connected {
+                return Err(VsphereError::HostNotConnected {
+                    host: h.name.to_string(),
+                });
+            }
+            if h.maintenance {
+                return Err(VsphereError::InvalidState {
+                    object: h.name.to_string(),
+                    reason: "host is already in maintenance mode".into(),
+                });
+            }
+            let compute = w.compute(h.compute)?;
+            let (compute_id, drs) = (compute.id, compute.is_cluster && compute.drs);
+            let running = w.running_on(host);
+            if !running.is_empty() && !drs {
+                return Err(VsphereError::InvalidState {
+                    object: h.name.to_string(),
+                    reason: format!(
+                        "{} powered-on VMs must be powered off or migrated first",
+                        running.len()
+                    ),
+                });
+            }
+            w.check_capacity_without(host)?;
+            let moves = w.plan_evacuation(host, compute_id, &running)?;
+            w.host_event(
+                EventKind::EnteringMaintenanceModeEvent,
+                host,
+                None,
+                None,
+                ctx.start,
+                ctx.chain,
+            );
+            for (vm, target) in moves {
+                w.migrate_running(vm, target, ctx.done, ctx.chain);
+            }
+            w.set_host_state(
+                host,
+                true,
+                true,
+                EventKind::EnteredMaintenanceModeEvent,
+                ctx.done,
+                ctx.chain,
+            );
+            Ok(())
+        })
+    }
+
+    /// Chooses a destination for every running VM, counting earlier choices, before any moves.
+    fn plan_evacuation(
+        &self,
+        host: HostId,
+        compute: super::ids::ComputeId,
+        running: &[VmId],
+    ) -> Result<Vec<(VmId, HostId)>, VsphereError> {
+        let mut planned: BTreeMap<HostId, (u64, u64)> = BTreeMap::new();
+        let mut moves = Vec::with_capacity(running.len());
+        for vm_id in running {
+            let vm = &self.vms[vm_id];
+            let mut datastores: Vec<_> = vm.disks.iter().map(|d| d.datastore).collect();
+            datastores.push(vm.datastore);
+            let demand = HostDemand {
+                vm_name: &vm.name,
+                vcpus: vm.vcpus,
+                cpu_mhz: vm.runtime.cpu_reserved_mhz,
+                memory_mib: vm.runtime.memory_reserved_mib,
+                datastores,
+            };
+            let target = pick_host(self, compute, &demand, Some(host), &planned)?;
+            let p = planned.entry(target).or_default();
+            p.0 += vm.runtime.cpu_reserved_mhz;
+            p.1 += vm.runtime.memory_reserved_mib;
+            moves.push((*vm_id, target));
+        }
+        Ok(moves)
     }
 
     /// Moves a powered-on VM's registration, reservations and usage to another host (vMotion).
-    fn migrate_running(&mut self, vm: VmId, target: HostId, at: crate::sim::SimTime, chain: u64) {
+    fn migrate_running(&mut self, vm: VmId, target: HostId, at: SimTime, chain: u64) {
         let v = &self.vms[&vm];
         let (source, rt) = (v.host, v.runtime);
         let h = self.hosts.get_mut(&source).expect("source host");
         h.vms.remove(&vm);
-        h.cpu_reserved_mhz -= rt.cpu_reserved_mhz;
-        h.memory_reserved_mib -= rt.memory_reserved_mib;
-        h.cpu_usage_mhz -= rt.cpu_usage_mhz;
-        h.memory_usage_mib -= rt.memory_usage_mib;
+        h.discharge(&rt);
         let h = self.hosts.get_mut(&target).expect("target host");
         h.vms.insert(vm);
-        h.cpu_reserved_mhz += rt.cpu_reserved_mhz;
-        h.memory_reserved_mib += rt.memory_reserved_mib;
-        h.cpu_usage_mhz += rt.cpu_usage_mhz;
-        h.memory_usage_mib += rt.memory_usage_mib;
+        h.charge(&rt);
         self.vms.get_mut(&vm).expect("vm").host = target;
         let from = self.host_ref(source);
         self.host_event(
@@ -165,104 +176,71 @@ impl World {
 
     /// `HostSystem.ExitMaintenanceMode_Task`.
     pub fn exit_maintenance_mode(&mut self, host: HostId) -> Result<(), VsphereError> {
-        let h = self.host(host)?;
-        let (r, name) = (h.id.moref(), h.name.clone());
-        self.run_task(
-            Operation::ExitMaintenanceMode,
-            ObjectKind::Host,
-            r,
-            name.clone(),
-            |_| None,
-            |w, ctx| {
-                let h = w.host(host)?;
-                if !h.maintenance {
-                    return Err(VsphereError::InvalidState {
-                        object: name.to_string(),
-                        reason: "host is not in maintenance mode".into(),
-                    });
-                }
-                let compute = h.compute;
-                w.hosts.get_mut(&host).expect("checked").maintenance = false;
-                w.refresh_root_capacity(compute);
-                w.host_event(
-                    EventKind::ExitMaintenanceModeEvent,
-                    host,
-                    None,
-                    None,
-                    ctx.done,
-                    ctx.chain,
-                );
-                Ok(())
-            },
-        )
+        self.host_task(Operation::ExitMaintenanceMode, host, |w, ctx| {
+            let h = w.host(host)?;
+            if !h.maintenance {
+                return Err(VsphereError::InvalidState {
+                    object: h.name.to_string(),
+                    reason: "host is not in maintenance mode".into(),
+                });
+            }
+            let connected = h.connected;
+            w.set_host_state(
+                host,
+                connected,
+                false,
+                EventKind::ExitMaintenanceModeEvent,
+                ctx.done,
+                ctx.chain,
+            );
+            Ok(())
+        })
     }
 
     /// `HostSystem.DisconnectHost_Task`. Refused while VMs run on the host: the simulator does
     /// not model VMs running outside vCenter's management.
     pub fn disconnect_host(&mut self, host: HostId) -> Result<(), VsphereError> {
-        let h = self.host(host)?;
-        let (r, name) = (h.id.moref(), h.name.clone());
-        self.run_task(
-            Operation::DisconnectHost,
-            ObjectKind::Host,
-            r,
-            name.clone(),
-            |_| None,
-            |w, ctx| {
-                let h = w.host(host)?;
-                if !h.connected {
-                    return Err(VsphereError::HostNotConnected {
-                        host: name.to_string(),
-                    });
-                }
-                let running = w.running_on(host);
-                if !running.is_empty() {
-                    return Err(VsphereError::InvalidState {
-                        object: name.to_string(),
-                        reason: format!("{} powered-on VMs run on the host", running.len()),
-                    });
-                }
-                w.check_capacity_without(host)?;
-                let compute = h.compute;
-                w.hosts.get_mut(&host).expect("checked").connected = false;
-                w.refresh_root_capacity(compute);
-                w.host_event(
-                    EventKind::HostDisconnectedEvent,
-                    host,
-                    None,
-                    None,
-                    ctx.done,
-                    ctx.chain,
-                );
-                Ok(())
-            },
-        )
+        self.host_task(Operation::DisconnectHost, host, |w, ctx| {
+            let h = w.host(host)?;
+            if !h.connected {
+                return Err(VsphereError::HostNotConnected {
+                    host: h.name.to_string(),
+                });
+            }
+            let running = w.running_on(host);
+            if !running.is_empty() {
+                return Err(VsphereError::InvalidState {
+                    object: h.name.to_string(),
+                    reason: format!("{} powered-on VMs run on the host", running.len()),
+                });
+            }
+            w.check_capacity_without(host)?;
+            let maintenance = h.maintenance;
+            w.set_host_state(
+                host,
+                false,
+                maintenance,
+                EventKind::HostDisconnectedEvent,
+                ctx.done,
+                ctx.chain,
+            );
+            Ok(())
+        })
     }
 
     /// `HostSystem.ReconnectHost_Task`; reconnecting a connected host succeeds, as in vSphere.
     pub fn reconnect_host(&mut self, host: HostId) -> Result<(), VsphereError> {
-        let h = self.host(host)?;
-        let (r, name) = (h.id.moref(), h.name.clone());
-        self.run_task(
-            Operation::ReconnectHost,
-            ObjectKind::Host,
-            r,
-            name,
-            |_| None,
-            |w, ctx| {
-                let compute = w.host(host)?.compute;
-                w.hosts.get_mut(&host).expect("checked").connected = true;
-                w.refresh_root_capacity(compute);
-                w.host_event(
-                    EventKind::HostConnectedEvent,
-                    host,
-                    None,
-                    None,
-                    ctx.done,
-                    ctx.chain,
-                );
-                Ok(())
-            },
-        )
+        self.host_task(Operation::ReconnectHost, host, |w, ctx| {
+            let maintenance = w.host(host)?.maintenance;
+            w.set_host_state(
+                host,
+                true,
+                maintenance,
+                EventKind::HostConnectedEvent,
+                ctx.done,
+                ctx.chain,
+            );
+            Ok(())
+        })
     }
 }

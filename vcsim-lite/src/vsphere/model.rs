@@ -138,6 +138,22 @@ impl Host {
         self.memory_capacity_mib()
             .saturating_sub(self.memory_reserved_mib)
     }
+
+    /// Takes on what a powered-on VM holds (admission has been checked).
+    pub(crate) fn charge(&mut self, rt: &VmRuntime) {
+        self.cpu_reserved_mhz += rt.cpu_reserved_mhz;
+        self.memory_reserved_mib += rt.memory_reserved_mib;
+        self.cpu_usage_mhz += rt.cpu_usage_mhz;
+        self.memory_usage_mib += rt.memory_usage_mib;
+    }
+
+    /// Gives back what [`Host::charge`] took.
+    pub(crate) fn discharge(&mut self, rt: &VmRuntime) {
+        self.cpu_reserved_mhz -= rt.cpu_reserved_mhz;
+        self.memory_reserved_mib -= rt.memory_reserved_mib;
+        self.cpu_usage_mhz -= rt.cpu_usage_mhz;
+        self.memory_usage_mib -= rt.memory_usage_mib;
+    }
 }
 
 /// An allocation in force on a pool or VM, as `ResourceAllocationInfo`.

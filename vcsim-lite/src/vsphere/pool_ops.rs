@@ -9,8 +9,8 @@ use super::ids::PoolId;
 use super::model::{Allocation, Pool, PoolResource};
 use super::spec::Shares;
 use super::world::World;
+use crate::sim::Operation;
 use crate::sim::event::{EntityRef, EventKind};
-use crate::sim::{ObjectKind, Operation};
 
 /// Largest reservation or limit accepted (vSphere's are `long`; this keeps sums exact).
 pub const MAX_ALLOCATION: u64 = 1 << 52;
@@ -43,14 +43,9 @@ impl World {
         cpu: Allocation,
         memory: Allocation,
     ) -> Result<PoolId, VsphereError> {
-        let p = self.pool(parent)?;
-        let parent_ref = p.id.moref();
-        let parent_name = p.name.clone();
-        self.run_task(
+        self.pool_task(
             Operation::CreatePool,
-            ObjectKind::Pool,
-            parent_ref,
-            parent_name,
+            parent,
             |id: &PoolId| Some(id.moref()),
             |w, ctx| {
                 super::vm_ops::validate_name(name)?;
@@ -120,15 +115,12 @@ impl World {
         cpu: Allocation,
         memory: Allocation,
     ) -> Result<(), VsphereError> {
-        let p = self.pool(id)?;
-        let (r, name) = (p.id.moref(), p.name.clone());
-        self.run_task(
+        self.pool_task(
             Operation::UpdatePool,
-            ObjectKind::Pool,
-            r,
-            name.clone(),
+            id,
             |_| None,
             |w, ctx| {
+                let name = w.pool(id)?.name.clone();
                 let p = w.pool(id)?;
                 let Some(parent) = p.parent else {
                     return Err(VsphereError::invalid(
@@ -190,15 +182,12 @@ impl World {
     /// `ResourcePool.Destroy_Task`: refused while the pool holds VMs or child pools, so that
     /// nothing is moved behind the caller's back.
     pub fn destroy_pool(&mut self, id: PoolId) -> Result<(), VsphereError> {
-        let p = self.pool(id)?;
-        let (r, name) = (p.id.moref(), p.name.clone());
-        self.run_task(
+        self.pool_task(
             Operation::DestroyPool,
-            ObjectKind::Pool,
-            r,
-            name.clone(),
+            id,
             |_| None,
             |w, ctx| {
+                let name = w.pool(id)?.name.clone();
                 let p = w.pool(id)?;
                 let Some(parent) = p.parent else {
                     return Err(VsphereError::invalid(

@@ -175,15 +175,11 @@ fn consumed(capacity_mib: u64, thin: bool) -> u64 {
     if thin { 0 } else { capacity_mib }
 }
 
-/// What powering on will reserve and where.
+/// Where powering on will run the VM and what it will hold there.
 struct PowerOnPlan {
     host: HostId,
     drs: bool,
-    cpu_reserved: u64,
-    memory_reserved: u64,
-    cpu_usage: u64,
-    memory_usage: u64,
-    swap: u64,
+    runtime: VmRuntime,
 }
 
 impl World {
@@ -446,58 +442,44 @@ impl World {
         Ok(PowerOnPlan {
             host,
             drs,
-            cpu_reserved,
-            memory_reserved,
-            cpu_usage: vm.cpu_alloc.limit.map_or(demand_mhz, |l| demand_mhz.min(l)),
-            memory_usage: vm
-                .memory_alloc
-                .limit
-                .map_or(vm.memory_mib, |l| vm.memory_mib.min(l)),
-            swap,
+            runtime: VmRuntime {
+                cpu_reserved_mhz: cpu_reserved,
+                memory_reserved_mib: memory_reserved,
+                cpu_usage_mhz: vm.cpu_alloc.limit.map_or(demand_mhz, |l| demand_mhz.min(l)),
+                memory_usage_mib: vm
+                    .memory_alloc
+                    .limit
+                    .map_or(vm.memory_mib, |l| vm.memory_mib.min(l)),
+                swap_mib: swap,
+            },
         })
     }
 
     fn apply_power_on(&mut self, id: VmId, plan: &PowerOnPlan, ctx: TaskCtx) {
         self.vm_event(EventKind::VmStartingEvent, id, ctx.start, ctx.chain);
-        let (pool, old_host, datastore) = {
-            let vm = &self.vms[&id];
-            (vm.pool, vm.host, vm.datastore)
-        };
-        self.reserve(pool, Resource::Cpu, plan.cpu_reserved);
-        self.reserve(pool, Resource::Memory, plan.memory_reserved);
-        self.change_usage(pool, plan.cpu_usage, plan.memory_usage, true);
-        if old_host != plan.host {
-            self.hosts
-                .get_mut(&old_host)
-                .expect("registered host")
-                .vms
-                .remove(&id);
-            self.hosts
-                .get_mut(&plan.host)
-                .expect("planned host")
-                .vms
-                .insert(id);
-        }
+        let rt = plan.runtime;
+        let vm = &self.vms[&id];
+        let (pool, old_host, datastore) = (vm.pool, vm.host, vm.datastore);
+        self.reserve(pool, Resource::Cpu, rt.cpu_reserved_mhz);
+        self.reserve(pool, Resource::Memory, rt.memory_reserved_mib);
+        self.change_usage(pool, rt.cpu_usage_mhz, rt.memory_usage_mib, true);
+        self.hosts
+            .get_mut(&old_host)
+            .expect("registered host")
+            .vms
+            .remove(&id);
         let h = self.hosts.get_mut(&plan.host).expect("planned host");
-        h.cpu_reserved_mhz += plan.cpu_reserved;
-        h.memory_reserved_mib += plan.memory_reserved;
-        h.cpu_usage_mhz += plan.cpu_usage;
-        h.memory_usage_mib += plan.memory_usage;
+        h.vms.insert(id);
+        h.charge(&rt);
         self.datastores
             .get_mut(&datastore)
             .expect("vm datastore")
-            .used_mib += plan.swap;
+            .used_mib += rt.swap_mib;
         let vm = self.vms.get_mut(&id).expect("planned vm");
         vm.host = plan.host;
         vm.power_state = PowerState::PoweredOn;
         vm.boot_time = Some(ctx.done);
-        vm.runtime = VmRuntime {
-            cpu_reserved_mhz: plan.cpu_reserved,
-            memory_reserved_mib: plan.memory_reserved,
-            cpu_usage_mhz: plan.cpu_usage,
-            memory_usage_mib: plan.memory_usage,
-            swap_mib: plan.swap,
-        };
+        vm.runtime = rt;
         let kind = if plan.drs {
             EventKind::DrsVmPoweredOnEvent
         } else {
@@ -508,31 +490,19 @@ impl World {
 
     /// `VirtualMachine.PowerOffVM_Task`: releases reservations, usage and the swap file.
     pub fn power_off_vm(&mut self, id: VmId) -> Result<(), VsphereError> {
-        let name = self.vm(id)?.name.clone();
-        self.run_task(
-            Operation::PowerOffVm,
-            ObjectKind::Vm,
-            id.moref(),
-            name,
-            |_| None,
-            |w, ctx| {
-                let vm = w.vm(id)?;
-                if vm.power_state != PowerState::PoweredOn {
-                    return Err(w.power_state_error(
-                        vm,
-                        Operation::PowerOffVm,
-                        PowerState::PoweredOn,
-                    ));
-                }
-                w.vm_event(EventKind::VmStoppingEvent, id, ctx.start, ctx.chain);
-                w.release_runtime(id);
-                let vm = w.vms.get_mut(&id).expect("checked");
-                vm.power_state = PowerState::PoweredOff;
-                vm.boot_time = None;
-                w.vm_event(EventKind::VmPoweredOffEvent, id, ctx.done, ctx.chain);
-                Ok(())
-            },
-        )
+        self.vm_task(Operation::PowerOffVm, id, |w, ctx| {
+            let vm = w.vm(id)?;
+            if vm.power_state != PowerState::PoweredOn {
+                return Err(w.power_state_error(vm, Operation::PowerOffVm, PowerState::PoweredOn));
+            }
+            w.vm_event(EventKind::VmStoppingEvent, id, ctx.start, ctx.chain);
+            w.release_runtime(id);
+            let vm = w.vms.get_mut(&id).expect("checked");
+            vm.power_state = PowerState::PoweredOff;
+            vm.boot_time = None;
+            w.vm_event(EventKind::VmPoweredOffEvent, id, ctx.done, ctx.chain);
+            Ok(())
+        })
     }
 
     /// Gives back everything a powered-on VM holds.
@@ -542,51 +512,38 @@ impl World {
         self.release(pool, Resource::Cpu, rt.cpu_reserved_mhz);
         self.release(pool, Resource::Memory, rt.memory_reserved_mib);
         self.change_usage(pool, rt.cpu_usage_mhz, rt.memory_usage_mib, false);
-        let h = self.hosts.get_mut(&host).expect("registered host");
-        h.cpu_reserved_mhz -= rt.cpu_reserved_mhz;
-        h.memory_reserved_mib -= rt.memory_reserved_mib;
-        h.cpu_usage_mhz -= rt.cpu_usage_mhz;
-        h.memory_usage_mib -= rt.memory_usage_mib;
+        self.hosts
+            .get_mut(&host)
+            .expect("registered host")
+            .discharge(&rt);
         self.datastores.get_mut(&ds).expect("vm datastore").used_mib -= rt.swap_mib;
         self.vms.get_mut(&id).expect("exists").runtime = VmRuntime::default();
     }
 
     /// `Destroy_Task` on a VM: refused while powered on; deletes its disks.
     pub fn destroy_vm(&mut self, id: VmId) -> Result<(), VsphereError> {
-        let name = self.vm(id)?.name.clone();
-        self.run_task(
-            Operation::DestroyVm,
-            ObjectKind::Vm,
-            id.moref(),
-            name,
-            |_| None,
-            |w, ctx| {
-                let vm = w.vm(id)?;
-                if vm.power_state != PowerState::PoweredOff {
-                    return Err(w.power_state_error(
-                        vm,
-                        Operation::DestroyVm,
-                        PowerState::PoweredOff,
-                    ));
-                }
-                w.vm_event(EventKind::VmRemovedEvent, id, ctx.done, ctx.chain);
-                let vm = w.vms.remove(&id).expect("checked");
-                for d in &vm.disks {
-                    w.datastores
-                        .get_mut(&d.datastore)
-                        .expect("disk datastore")
-                        .used_mib -= d.consumed_mib;
-                }
-                w.folders
-                    .get_mut(&vm.folder)
-                    .expect("vm folder")
-                    .vms
-                    .remove(&*vm.name);
-                w.pools.get_mut(&vm.pool).expect("vm pool").vms.remove(&id);
-                w.hosts.get_mut(&vm.host).expect("vm host").vms.remove(&id);
-                Ok(())
-            },
-        )
+        self.vm_task(Operation::DestroyVm, id, |w, ctx| {
+            let vm = w.vm(id)?;
+            if vm.power_state != PowerState::PoweredOff {
+                return Err(w.power_state_error(vm, Operation::DestroyVm, PowerState::PoweredOff));
+            }
+            w.vm_event(EventKind::VmRemovedEvent, id, ctx.done, ctx.chain);
+            let vm = w.vms.remove(&id).expect("checked");
+            for d in &vm.disks {
+                w.datastores
+                    .get_mut(&d.datastore)
+                    .expect("disk datastore")
+                    .used_mib -= d.consumed_mib;
+            }
+            w.folders
+                .get_mut(&vm.folder)
+                .expect("vm folder")
+                .vms
+                .remove(&*vm.name);
+            w.pools.get_mut(&vm.pool).expect("vm pool").vms.remove(&id);
+            w.hosts.get_mut(&vm.host).expect("vm host").vms.remove(&id);
+            Ok(())
+        })
     }
 
     /// CPU a running VM of this size demands on a host with this core clock.

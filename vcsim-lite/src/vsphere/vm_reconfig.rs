@@ -11,8 +11,8 @@ use super::ids::{DatastoreId, VmId};
 use super::model::{Disk, PowerState, VmAllocation};
 use super::vm_ops::{DiskSpec, MAX_DISK_MIB, VmConfigChange};
 use super::world::World;
+use crate::sim::Operation;
 use crate::sim::event::EventKind;
-use crate::sim::{ObjectKind, Operation};
 
 /// The VM as it will be after the change, computed before anything is applied.
 struct Target {
@@ -31,20 +31,12 @@ struct Target {
 impl World {
     /// `VirtualMachine.ReconfigVM_Task`.
     pub fn reconfigure_vm(&mut self, id: VmId, change: VmConfigChange) -> Result<(), VsphereError> {
-        let name = self.vm(id)?.name.clone();
-        self.run_task(
-            Operation::ReconfigVm,
-            ObjectKind::Vm,
-            id.moref(),
-            name,
-            |_| None,
-            |w, ctx| {
-                let target = w.plan_reconfigure(id, &change)?;
-                w.apply_reconfigure(id, change, target);
-                w.vm_event(EventKind::VmReconfiguredEvent, id, ctx.done, ctx.chain);
-                Ok(())
-            },
-        )
+        self.vm_task(Operation::ReconfigVm, id, |w, ctx| {
+            let target = w.plan_reconfigure(id, &change)?;
+            w.apply_reconfigure(id, change, target);
+            w.vm_event(EventKind::VmReconfiguredEvent, id, ctx.done, ctx.chain);
+            Ok(())
+        })
     }
 
     fn plan_reconfigure(&self, id: VmId, c: &VmConfigChange) -> Result<Target, VsphereError> {
@@ -228,11 +220,8 @@ impl World {
             self.change_usage(pool, old.cpu_usage_mhz, old.memory_usage_mib, false);
             self.change_usage(pool, new.cpu_usage_mhz, new.memory_usage_mib, true);
             let h = self.hosts.get_mut(&host).expect("registered host");
-            h.cpu_reserved_mhz = h.cpu_reserved_mhz - old.cpu_reserved_mhz + new.cpu_reserved_mhz;
-            h.memory_reserved_mib =
-                h.memory_reserved_mib - old.memory_reserved_mib + new.memory_reserved_mib;
-            h.cpu_usage_mhz = h.cpu_usage_mhz - old.cpu_usage_mhz + new.cpu_usage_mhz;
-            h.memory_usage_mib = h.memory_usage_mib - old.memory_usage_mib + new.memory_usage_mib;
+            h.discharge(&old);
+            h.charge(&new);
             self.vms.get_mut(&id).expect("exists").runtime = new;
         }
         let vm = self.vms.get_mut(&id).expect("exists");

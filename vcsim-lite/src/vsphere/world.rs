@@ -341,6 +341,40 @@ impl World {
         res
     }
 
+    /// [`World::run_task`] on a VM.
+    pub(crate) fn vm_task<T>(
+        &mut self,
+        op: Operation,
+        id: VmId,
+        body: impl FnOnce(&mut World, TaskCtx) -> Result<T, VsphereError>,
+    ) -> Result<T, VsphereError> {
+        let name = self.vm(id)?.name.clone();
+        self.run_task(op, ObjectKind::Vm, id.moref(), name, |_| None, body)
+    }
+
+    /// [`World::run_task`] on a host.
+    pub(crate) fn host_task(
+        &mut self,
+        op: Operation,
+        id: HostId,
+        body: impl FnOnce(&mut World, TaskCtx) -> Result<(), VsphereError>,
+    ) -> Result<(), VsphereError> {
+        let name = self.host(id)?.name.clone();
+        self.run_task(op, ObjectKind::Host, id.moref(), name, |_| None, body)
+    }
+
+    /// [`World::run_task`] on a resource pool.
+    pub(crate) fn pool_task<T>(
+        &mut self,
+        op: Operation,
+        id: PoolId,
+        result_of: impl FnOnce(&T) -> Option<Moref>,
+        body: impl FnOnce(&mut World, TaskCtx) -> Result<T, VsphereError>,
+    ) -> Result<T, VsphereError> {
+        let name = self.pool(id)?.name.clone();
+        self.run_task(op, ObjectKind::Pool, id.moref(), name, result_of, body)
+    }
+
     fn injected_fault(
         &mut self,
         op: Operation,
