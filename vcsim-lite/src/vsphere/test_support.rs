@@ -50,6 +50,23 @@ pub fn mem_alloc(reservation: u64, expandable: bool) -> Allocation {
     }
 }
 
+/// A child pool of `parent` reserving `memory_mib` (CPU left at the default).
+pub fn mem_pool(
+    w: &mut World,
+    parent: PoolId,
+    name: &str,
+    memory_mib: u64,
+    expandable: bool,
+) -> PoolId {
+    w.create_pool(
+        parent,
+        name,
+        Allocation::DEFAULT,
+        mem_alloc(memory_mib, expandable),
+    )
+    .expect("pool is admitted")
+}
+
 /// A VM spec reserving `mem_res` MiB of its `mem` MiB.
 pub fn vm(name: &str, pool: PoolId, ds: DatastoreId, vcpus: u32, mem: u64, mem_res: u64) -> VmSpec {
     let mut s = VmSpec::new(name, pool, ds);

@@ -8,14 +8,7 @@ use crate::vsphere::*;
 fn non_expandable_pool_of_8_gib_admits_two_4_gib_vms_and_refuses_the_third() {
     let mut w = default_world();
     let (root, ds) = (cluster_root(&w), shared_ds(&w));
-    let pool = w
-        .create_pool(
-            root,
-            "fixed",
-            Allocation::DEFAULT,
-            mem_alloc(8 * GIB, false),
-        )
-        .unwrap();
+    let pool = mem_pool(&mut w, root, "fixed", 8 * GIB, false);
     let ids: Vec<VmId> = (0..3)
         .map(|i| {
             w.create_vm(vm(&format!("r{i}"), pool, ds, 1, 4 * GIB, 4 * GIB))
@@ -49,14 +42,7 @@ fn vm_memory_overhead_is_reserved_with_the_vm() {
         .build()
         .unwrap();
     let (root, ds) = (cluster_root(&w), shared_ds(&w));
-    let pool = w
-        .create_pool(
-            root,
-            "fixed",
-            Allocation::DEFAULT,
-            mem_alloc(8 * GIB, false),
-        )
-        .unwrap();
+    let pool = mem_pool(&mut w, root, "fixed", 8 * GIB, false);
     let a = w.create_vm(vm("a", pool, ds, 1, 4 * GIB, 4 * GIB)).unwrap();
     let b = w.create_vm(vm("b", pool, ds, 1, 4 * GIB, 4 * GIB)).unwrap();
     w.power_on_vm(a).unwrap();
@@ -73,30 +59,9 @@ fn vm_memory_overhead_is_reserved_with_the_vm() {
 fn expandable_child_borrows_from_its_parent_and_a_fixed_child_does_not() {
     let mut w = default_world();
     let (root, ds) = (cluster_root(&w), shared_ds(&w));
-    let parent = w
-        .create_pool(
-            root,
-            "parent",
-            Allocation::DEFAULT,
-            mem_alloc(8 * GIB, false),
-        )
-        .unwrap();
-    let child = w
-        .create_pool(
-            parent,
-            "elastic",
-            Allocation::DEFAULT,
-            mem_alloc(2 * GIB, true),
-        )
-        .unwrap();
-    let fixed = w
-        .create_pool(
-            parent,
-            "fixed",
-            Allocation::DEFAULT,
-            mem_alloc(2 * GIB, false),
-        )
-        .unwrap();
+    let parent = mem_pool(&mut w, root, "parent", 8 * GIB, false);
+    let child = mem_pool(&mut w, parent, "elastic", 2 * GIB, true);
+    let fixed = mem_pool(&mut w, parent, "fixed", 2 * GIB, false);
     assert_eq!(w.pool(parent).unwrap().memory.used, 4 * GIB);
 
     let big = w
@@ -349,16 +314,8 @@ fn drs_places_on_the_host_with_most_unreserved_memory_ties_by_lowest_id() {
 fn child_pool_reservation_must_fit_the_parent() {
     let mut w = default_world();
     let root = cluster_root(&w);
-    let parent = w
-        .create_pool(
-            root,
-            "parent",
-            Allocation::DEFAULT,
-            mem_alloc(8 * GIB, false),
-        )
-        .unwrap();
-    w.create_pool(parent, "a", Allocation::DEFAULT, mem_alloc(6 * GIB, false))
-        .unwrap();
+    let parent = mem_pool(&mut w, root, "parent", 8 * GIB, false);
+    mem_pool(&mut w, parent, "a", 6 * GIB, false);
     assert_refused(&mut w, FaultKind::InsufficientResourcesFault, |w| {
         w.create_pool(parent, "b", Allocation::DEFAULT, mem_alloc(3 * GIB, false))
     });
@@ -387,9 +344,7 @@ fn child_pool_reservation_must_fit_the_parent() {
 fn pool_update_cannot_drop_below_what_is_used() {
     let mut w = default_world();
     let (root, ds) = (cluster_root(&w), shared_ds(&w));
-    let pool = w
-        .create_pool(root, "p", Allocation::DEFAULT, mem_alloc(8 * GIB, false))
-        .unwrap();
+    let pool = mem_pool(&mut w, root, "p", 8 * GIB, false);
     let id = w.create_vm(vm("v", pool, ds, 1, 6 * GIB, 6 * GIB)).unwrap();
     w.power_on_vm(id).unwrap();
     assert_refused(&mut w, FaultKind::InsufficientResourcesFault, |w| {
@@ -406,9 +361,7 @@ fn pool_update_cannot_drop_below_what_is_used() {
 fn pool_with_vms_cannot_be_destroyed_and_an_empty_one_returns_its_reservation() {
     let mut w = default_world();
     let (root, ds) = (cluster_root(&w), shared_ds(&w));
-    let pool = w
-        .create_pool(root, "p", Allocation::DEFAULT, mem_alloc(8 * GIB, false))
-        .unwrap();
+    let pool = mem_pool(&mut w, root, "p", 8 * GIB, false);
     let id = w.create_vm(vm("v", pool, ds, 1, GIB, 0)).unwrap();
     assert_refused(&mut w, FaultKind::ResourceInUse, |w| w.destroy_pool(pool));
     w.destroy_vm(id).unwrap();
@@ -421,9 +374,7 @@ fn pool_with_vms_cannot_be_destroyed_and_an_empty_one_returns_its_reservation() 
 fn raising_a_running_vms_reservation_is_admitted_again() {
     let mut w = default_world();
     let (root, ds) = (cluster_root(&w), shared_ds(&w));
-    let pool = w
-        .create_pool(root, "p", Allocation::DEFAULT, mem_alloc(4 * GIB, false))
-        .unwrap();
+    let pool = mem_pool(&mut w, root, "p", 4 * GIB, false);
     let id = w.create_vm(vm("v", pool, ds, 1, 8 * GIB, GIB)).unwrap();
     w.power_on_vm(id).unwrap();
     let too_much = VmConfigChange {
