@@ -198,6 +198,10 @@ fn vm_json(w: &World, v: &Vm) -> Value {
         "id": v.id.to_string(),
         "name": &*v.name,
         "uuid": v.uuid,
+        "vmPathName": v.vm_path_name,
+        "devices": v.devices.iter().map(|d| json!({
+            "key": d.key, "type": d.kind.as_str(), "label": d.label, "backing": d.backing,
+        })).collect::<Vec<_>>(),
         "folder": v.folder.to_string(),
         "pool": v.pool.to_string(),
         "host": v.host.to_string(),
@@ -217,6 +221,7 @@ fn vm_json(w: &World, v: &Vm) -> Value {
         "disks": v.disks.iter().map(|d| json!({
             "key": d.key, "capacityMB": d.capacity_mib, "thin": d.thin,
             "consumedMB": d.consumed_mib, "datastore": d.datastore.to_string(),
+            "attachedFile": d.attached.as_deref(),
         })).collect::<Vec<_>>(),
         "runtime": {
             "cpuReservedMhz": v.runtime.cpu_reserved_mhz,
@@ -296,7 +301,24 @@ pub fn state_json(w: &World) -> Value {
         .map(|n| json!({"id": n.id.to_string(), "name": &*n.name}))
         .collect();
     let vms: Vec<Value> = w.vms().values().map(|v| vm_json(w, v)).collect();
+    let disk_files: Vec<Value> = w
+        .disk_files()
+        .iter()
+        .map(|((ds, path), f)| {
+            json!({
+                "datastore": ds.to_string(), "path": &**path, "capacityMB": f.capacity_mib,
+                "usedMB": f.used_mib,
+                "attachedTo": f.attached_to.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let folders: Vec<Value> = w
+        .folders()
+        .values()
+        .map(|f| json!({"id": f.id.to_string(), "name": &*f.name, "parent": f.parent.map(|p| p.to_string())}))
+        .collect();
     json!({
+        "folders": folders, "diskFiles": disk_files,
         "datacenters": datacenters, "computeResources": computes, "hosts": hosts,
         "resourcePools": pools, "datastores": datastores, "networks": networks, "vms": vms,
     })

@@ -96,6 +96,12 @@ name_enum! {
         InvalidDatastore => "InvalidDatastore",
         /// The request is not valid in this context.
         InvalidRequest => "InvalidRequest",
+        /// A file of that name exists already.
+        FileAlreadyExists => "FileAlreadyExists",
+        /// No file of that name exists.
+        FileNotFound => "FileNotFound",
+        /// The file is locked by a VM that uses it.
+        FileLocked => "FileLocked",
         /// The operation is not supported by the simulator.
         NotImplemented => "NotImplemented",
         /// A generic server error.
@@ -148,6 +154,12 @@ name_enum! {
         DestroyPool => "DestroyResourcePool_Task",
         /// `Folder.CreateFolder`.
         CreateFolder => "CreateFolder",
+        /// `Folder.Destroy_Task`.
+        DestroyFolder => "DestroyFolder_Task",
+        /// `VirtualDiskManager.CreateVirtualDisk_Task`.
+        CreateVirtualDisk => "CreateVirtualDisk_Task",
+        /// `VirtualDiskManager.DeleteVirtualDisk_Task`.
+        DeleteVirtualDisk => "DeleteVirtualDisk_Task",
         /// `HostSystem.EnterMaintenanceMode_Task`.
         EnterMaintenanceMode => "EnterMaintenanceMode_Task",
         /// `HostSystem.ExitMaintenanceMode_Task`.

@@ -153,6 +153,26 @@ pub enum VsphereError {
         /// What still uses it.
         reason: String,
     },
+    /// `FileAlreadyExists`.
+    #[error("FileAlreadyExists: {path}")]
+    FileAlreadyExists {
+        /// The datastore path, `[ds] dir/file.vmdk`.
+        path: String,
+    },
+    /// `FileNotFound`.
+    #[error("FileNotFound: {path}")]
+    FileNotFound {
+        /// The datastore path.
+        path: String,
+    },
+    /// `FileLocked`: a VM has the file attached.
+    #[error("FileLocked: {path} is attached to {vm}")]
+    FileLocked {
+        /// The datastore path.
+        path: String,
+        /// The VM holding it.
+        vm: String,
+    },
     /// A fault raised by a fault rule.
     #[error("{fault}: injected by a fault rule on {operation} of {kind} {object}")]
     Injected {
@@ -183,6 +203,9 @@ impl VsphereError {
             VsphereError::InvalidDatastore { .. } => FaultKind::InvalidDatastore,
             VsphereError::ConcurrentAccess { .. } => FaultKind::ConcurrentAccess,
             VsphereError::ResourceInUse { .. } => FaultKind::ResourceInUse,
+            VsphereError::FileAlreadyExists { .. } => FaultKind::FileAlreadyExists,
+            VsphereError::FileNotFound { .. } => FaultKind::FileNotFound,
+            VsphereError::FileLocked { .. } => FaultKind::FileLocked,
             VsphereError::Injected { fault, .. } => *fault,
         }
     }

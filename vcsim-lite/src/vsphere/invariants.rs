@@ -233,9 +233,40 @@ impl World {
 
     fn check_datastores(&self) -> Result<(), InvariantViolation> {
         let mut files: BTreeMap<DatastoreId, u64> = BTreeMap::new();
+        for ((ds, path), f) in &self.disk_files {
+            *files.entry(*ds).or_default() += f.used_mib;
+            ensure!(
+                f.used_mib <= f.capacity_mib,
+                "disk file {path} holds more than its capacity"
+            );
+            for vm in &f.attached_to {
+                let attached = self.vms.get(vm).is_some_and(|v| {
+                    v.disks
+                        .iter()
+                        .any(|d| d.datastore == *ds && d.attached.as_deref() == Some(&**path))
+                });
+                ensure!(
+                    attached,
+                    "disk file {path} lists {vm}, which does not attach it"
+                );
+            }
+        }
         for vm in self.vms.values() {
             for d in &vm.disks {
                 *files.entry(d.datastore).or_default() += d.consumed_mib;
+                if let Some(path) = &d.attached {
+                    let f = self.disk_files.get(&(d.datastore, path.clone()));
+                    ensure!(
+                        f.is_some_and(|f| f.attached_to.contains(&vm.id)),
+                        "{} attaches {path} unrecorded",
+                        vm.id
+                    );
+                    ensure!(
+                        d.consumed_mib == 0,
+                        "{} counts attached {path} twice",
+                        vm.id
+                    );
+                }
             }
             *files.entry(vm.datastore).or_default() += vm.runtime.swap_mib;
         }

@@ -14,6 +14,7 @@
 pub mod admission;
 pub mod builder;
 pub mod error;
+pub mod file_ops;
 pub mod guest;
 pub mod host_ops;
 pub mod ids;
@@ -33,11 +34,12 @@ mod test_support;
 
 pub use builder::{BuildError, WorldBuilder};
 pub use error::{Resource, VsphereError};
+pub use file_ops::{ABOUT, About, datastore_path};
 pub use ids::*;
 pub use invariants::InvariantViolation;
 pub use model::*;
 pub use profile::{LatencyProfile, UsageModel};
 pub use spec::*;
 pub use task::{Latency, Task, TaskOutcome};
-pub use vm_ops::{DiskSpec, VmConfigChange, VmSpec};
+pub use vm_ops::{DeviceSpec, DiskSpec, VmConfigChange, VmSpec};
 pub use world::World;

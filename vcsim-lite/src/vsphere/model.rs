@@ -275,6 +275,63 @@ pub struct Disk {
     pub consumed_mib: u64,
     /// Where the disk file lives.
     pub datastore: DatastoreId,
+    /// For a disk file that exists on its own (a volume, an image layer): its path. Such a disk
+    /// is attached, not owned: its space is counted with the file, and destroying the VM
+    /// detaches it rather than deleting it (vSphere's independent disks).
+    pub attached: Option<Arc<str>>,
+}
+
+/// A virtual disk file created on its own (`CreateVirtualDisk_Task`), e.g. a VIC image layer
+/// or volume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskFile {
+    /// Provisioned size.
+    pub capacity_mib: u64,
+    /// Space it takes (data written).
+    pub used_mib: u64,
+    /// VMs it is attached to; a file in use cannot be deleted.
+    pub attached_to: BTreeSet<VmId>,
+}
+
+/// The kind of a non-disk virtual device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// `ParaVirtualSCSIController`.
+    PvscsiController,
+    /// `VirtualIDEController`.
+    IdeController,
+    /// `VirtualCdrom`.
+    Cdrom,
+    /// `VirtualSerialPort`.
+    SerialPort,
+    /// `VirtualVmxnet3`.
+    Ethernet,
+}
+
+impl DeviceKind {
+    /// The vSphere device type name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::PvscsiController => "ParaVirtualSCSIController",
+            DeviceKind::IdeController => "VirtualIDEController",
+            DeviceKind::Cdrom => "VirtualCdrom",
+            DeviceKind::SerialPort => "VirtualSerialPort",
+            DeviceKind::Ethernet => "VirtualVmxnet3",
+        }
+    }
+}
+
+/// A non-disk virtual device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualDevice {
+    /// Device key, unique within the VM.
+    pub key: i32,
+    /// What it is.
+    pub kind: DeviceKind,
+    /// `deviceInfo.label`.
+    pub label: String,
+    /// Its backing, as text (an ISO path, a URI, a file, a network name).
+    pub backing: String,
 }
 
 /// What a powered-on VM holds; all zero when it is off.
@@ -308,8 +365,12 @@ pub struct Vm {
     pub id: VmId,
     /// Its name.
     pub name: Arc<str>,
-    /// BIOS UUID (`config.uuid`), drawn from the world's RNG.
+    /// BIOS UUID (`config.uuid`): given by the creator, or drawn from the world's RNG.
     pub uuid: String,
+    /// `config.files.vmPathName`, e.g. `[sharedDS] web-0/web-0.vmx`.
+    pub vm_path_name: String,
+    /// Controllers, CD-ROMs, serial ports, NICs.
+    pub devices: Vec<VirtualDevice>,
     /// The folder holding it.
     pub folder: FolderId,
     /// The resource pool it runs in.

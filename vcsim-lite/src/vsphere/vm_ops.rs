@@ -21,7 +21,9 @@ pub const MAX_DISK_MIB: u64 = 62 * 1024 * 1024;
 /// Longest object name vCenter accepts.
 pub const MAX_NAME_LEN: usize = 80;
 /// First device key of SCSI disks.
-const FIRST_DISK_KEY: i32 = 2000;
+pub(crate) const FIRST_DISK_KEY: i32 = 2000;
+/// First device key of other devices.
+pub(crate) const FIRST_DEVICE_KEY: i32 = 100;
 
 /// A disk to create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +34,17 @@ pub struct DiskSpec {
     pub thin: bool,
     /// Datastore for the disk file; `None` puts it beside the VM.
     pub datastore: Option<DatastoreId>,
+}
+
+/// A non-disk device to add; its key is assigned by the world.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceSpec {
+    /// What it is.
+    pub kind: DeviceKind,
+    /// `deviceInfo.label`.
+    pub label: String,
+    /// Its backing, as text.
+    pub backing: String,
 }
 
 /// What `CreateVM_Task` takes (the parts of `VirtualMachineConfigSpec` modelled).
@@ -63,6 +76,12 @@ pub struct VmSpec {
     pub extra_config: Vec<(String, String)>,
     /// Disks.
     pub disks: Vec<DiskSpec>,
+    /// Other devices.
+    pub devices: Vec<DeviceSpec>,
+    /// BIOS UUID; `None` draws one from the world's RNG.
+    pub uuid: Option<String>,
+    /// `files.vmPathName`; `None` means `[datastore] name/name.vmx`.
+    pub vm_path_name: Option<String>,
 }
 
 impl VmSpec {
@@ -82,6 +101,9 @@ impl VmSpec {
             alternate_guest_name: String::new(),
             extra_config: Vec::new(),
             disks: Vec::new(),
+            devices: Vec::new(),
+            uuid: None,
+            vm_path_name: None,
         }
     }
 }
@@ -109,8 +131,14 @@ pub struct VmConfigChange {
     pub add_disks: Vec<DiskSpec>,
     /// Disks to grow: (device key, new capacity). vSphere cannot shrink a disk.
     pub grow_disks: Vec<(i32, u64)>,
-    /// Disks to remove, by device key (files deleted).
+    /// Disks to remove, by device key (owned files are deleted, attached files detached).
     pub remove_disks: Vec<i32>,
+    /// Existing disk files to attach: (datastore, path).
+    pub attach_disks: Vec<(DatastoreId, String)>,
+    /// Devices to add.
+    pub add_devices: Vec<DeviceSpec>,
+    /// Devices to remove, by key.
+    pub remove_devices: Vec<i32>,
     /// The `changeVersion` the caller last read; stale means `ConcurrentAccess`.
     pub expected_change_version: Option<u64>,
 }
@@ -274,12 +302,31 @@ impl World {
                 thin: d.thin,
                 consumed_mib: c,
                 datastore: ds,
+                attached: None,
             });
         }
         let vm = Vm {
             id,
             name: name.clone(),
-            uuid: self.new_uuid(),
+            uuid: match spec.uuid {
+                Some(u) => u,
+                None => self.new_uuid(),
+            },
+            vm_path_name: spec.vm_path_name.unwrap_or_else(|| {
+                let ds = &self.datastores[&spec.datastore].name;
+                format!("[{ds}] {0}/{0}.vmx", spec.name)
+            }),
+            devices: spec
+                .devices
+                .into_iter()
+                .zip(FIRST_DEVICE_KEY..)
+                .map(|(d, key)| VirtualDevice {
+                    key,
+                    kind: d.kind,
+                    label: d.label,
+                    backing: d.backing,
+                })
+                .collect(),
             folder: folder_id,
             pool: spec.pool,
             host,
@@ -530,10 +577,13 @@ impl World {
             w.vm_event(EventKind::VmRemovedEvent, id, ctx.done, ctx.chain);
             let vm = w.vms.remove(&id).expect("checked");
             for d in &vm.disks {
-                w.datastores
-                    .get_mut(&d.datastore)
-                    .expect("disk datastore")
-                    .used_mib -= d.consumed_mib;
+                match &d.attached {
+                    Some(path) => w.detach_file(d.datastore, path, id),
+                    None => {
+                        let ds = w.datastores.get_mut(&d.datastore).expect("disk datastore");
+                        ds.used_mib -= d.consumed_mib;
+                    }
+                }
             }
             w.folders
                 .get_mut(&vm.folder)

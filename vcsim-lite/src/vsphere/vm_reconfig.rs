@@ -22,6 +22,7 @@ struct Target {
     cpu_alloc: VmAllocation,
     memory_alloc: VmAllocation,
     disks: Vec<Disk>,
+    devices: Vec<super::model::VirtualDevice>,
     /// Net change of space per datastore (disks and swap).
     space: BTreeMap<DatastoreId, i128>,
     /// For a powered-on VM: what it will hold.
@@ -82,6 +83,7 @@ impl World {
 
         let mut space: BTreeMap<DatastoreId, i128> = BTreeMap::new();
         let disks = self.plan_disks(vm.disks.clone(), vm.datastore, c, &mut space)?;
+        let devices = plan_devices(&vm.devices, c)?;
 
         let running = if on {
             let overhead = self.usage.overhead_mib(vcpus, memory_mib);
@@ -130,6 +132,7 @@ impl World {
             cpu_alloc,
             memory_alloc,
             disks,
+            devices,
             space,
             running,
         })
@@ -155,6 +158,12 @@ impl World {
             let d = disks.iter_mut().find(|d| d.key == *key).ok_or_else(|| {
                 VsphereError::invalid("deviceChange.device.key", format!("no disk {key}"))
             })?;
+            if d.attached.is_some() {
+                return Err(VsphereError::invalid(
+                    "deviceChange.device.capacityInKB",
+                    "an attached disk file is grown on its own, not through a VM",
+                ));
+            }
             if *capacity < d.capacity_mib || *capacity > MAX_DISK_MIB {
                 return Err(VsphereError::invalid(
                     "deviceChange.device.capacityInKB",
@@ -190,6 +199,43 @@ impl World {
                 thin,
                 consumed_mib: consumed,
                 datastore: ds,
+                attached: None,
+            });
+        }
+        let first_key = disks
+            .iter()
+            .map(|d| d.key + 1)
+            .max()
+            .unwrap_or(2000)
+            .max(2000);
+        for (key, (ds, path)) in (first_key..).zip(&c.attach_disks) {
+            let file = self
+                .disk_file(*ds, path)
+                .ok_or_else(|| VsphereError::FileNotFound {
+                    path: super::file_ops::datastore_path(
+                        &self
+                            .datastore(*ds)
+                            .map(|d| d.name.to_string())
+                            .unwrap_or_default(),
+                        path,
+                    ),
+                })?;
+            if disks
+                .iter()
+                .any(|d| d.datastore == *ds && d.attached.as_deref() == Some(path.as_str()))
+            {
+                return Err(VsphereError::invalid(
+                    "deviceChange.device.backing.fileName",
+                    format!("{path} is attached twice"),
+                ));
+            }
+            disks.push(Disk {
+                key,
+                capacity_mib: file.capacity_mib,
+                thin: true,
+                consumed_mib: 0,
+                datastore: *ds,
+                attached: Some(path.as_str().into()),
             });
         }
         Ok(disks)
@@ -232,7 +278,15 @@ impl World {
             f.vms.remove(&*old);
             f.vms.insert(t.name, id);
         }
+        let old_disks = std::mem::take(&mut self.vms.get_mut(&id).expect("exists").disks);
+        for d in old_disks.iter().filter(|d| d.attached.is_some()) {
+            self.detach_file(d.datastore, d.attached.as_deref().unwrap_or_default(), id);
+        }
+        for d in t.disks.iter().filter(|d| d.attached.is_some()) {
+            self.attach_file(d.datastore, d.attached.as_deref().unwrap_or_default(), id);
+        }
         let vm = self.vms.get_mut(&id).expect("exists");
+        vm.devices = t.devices;
         vm.vcpus = t.vcpus;
         vm.memory_mib = t.memory_mib;
         vm.cpu_alloc = t.cpu_alloc;
@@ -253,4 +307,33 @@ impl World {
         }
         vm.change_version += 1;
     }
+}
+
+/// The VM's devices after removals and additions; new devices get the next free keys.
+fn plan_devices(
+    current: &[super::model::VirtualDevice],
+    c: &VmConfigChange,
+) -> Result<Vec<super::model::VirtualDevice>, VsphereError> {
+    let mut devices = current.to_vec();
+    for key in &c.remove_devices {
+        let idx = devices.iter().position(|d| d.key == *key).ok_or_else(|| {
+            VsphereError::invalid("deviceChange.device.key", format!("no device {key}"))
+        })?;
+        devices.remove(idx);
+    }
+    let first = devices
+        .iter()
+        .map(|d| d.key + 1)
+        .max()
+        .unwrap_or(super::vm_ops::FIRST_DEVICE_KEY)
+        .max(super::vm_ops::FIRST_DEVICE_KEY);
+    for (key, d) in (first..).zip(&c.add_devices) {
+        devices.push(super::model::VirtualDevice {
+            key,
+            kind: d.kind,
+            label: d.label.clone(),
+            backing: d.backing.clone(),
+        });
+    }
+    Ok(devices)
 }

@@ -38,6 +38,7 @@ pub struct World {
     pub(crate) datastores: BTreeMap<DatastoreId, Datastore>,
     pub(crate) networks: BTreeMap<NetworkId, Network>,
     pub(crate) vms: BTreeMap<VmId, Vm>,
+    pub(crate) disk_files: BTreeMap<(DatastoreId, Arc<str>), DiskFile>,
 }
 
 /// Times and chain of the task an operation runs as.
@@ -80,6 +81,7 @@ impl World {
             datastores: BTreeMap::new(),
             networks: BTreeMap::new(),
             vms: BTreeMap::new(),
+            disk_files: BTreeMap::new(),
         }
     }
 
