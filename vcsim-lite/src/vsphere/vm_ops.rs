@@ -447,6 +447,12 @@ impl World {
         )
     }
 
+    /// Whether `PowerOnVM_Task` would be admitted now, and on which host; changes nothing.
+    /// Lets a caller that must do several steps (VIC's commit) refuse before the first.
+    pub fn check_power_on(&self, id: VmId) -> Result<HostId, VsphereError> {
+        self.plan_power_on(id).map(|p| p.host)
+    }
+
     fn plan_power_on(&self, id: VmId) -> Result<PowerOnPlan, VsphereError> {
         let vm = self.vm(id)?;
         if vm.power_state != PowerState::PoweredOff {

@@ -119,6 +119,12 @@ impl World {
         &self.faults
     }
 
+    /// `n_bytes` random bytes as hex from the world's seeded RNG: the one source of ids for
+    /// the layers above (container ids, handles).
+    pub fn random_hex(&mut self, n_bytes: usize) -> String {
+        self.rng.hex(n_bytes)
+    }
+
     /// Removes every fault rule, e.g. to tear a world down without injected failures.
     pub fn clear_fault_rules(&mut self) {
         self.faults = FaultPlan::new(Vec::new());

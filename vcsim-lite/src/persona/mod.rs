@@ -1,0 +1,311 @@
+//! The persona: VIC's Docker API server. It pulls images from a built-in registry catalogue
+//! into the port layer's image store and answers the Docker API calls a Docker CLI needs.
+//!
+//! - [`catalogue`]: deterministic synthetic images (busybox, alpine, nginx, redis, postgres).
+//! - This module: pull, the image cache (kept in the port layer's KV store as VIC does), and
+//!   the figures `docker version` and `docker info` report.
+
+pub mod catalogue;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use crate::portlayer::{ContainerState, PortLayer, PortLayerError};
+use crate::vsphere::World;
+pub use catalogue::{Catalogue, CatalogueError, PulledImage};
+
+/// Docker Engine API version the persona speaks (VIC 1.x: docker 1.13).
+pub const API_VERSION: &str = "1.25";
+/// Oldest API version it accepts.
+pub const MIN_API_VERSION: &str = "1.19";
+
+/// A failed persona call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PersonaError {
+    /// The registry refused the reference.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    /// The port layer refused a call.
+    #[error(transparent)]
+    PortLayer(#[from] PortLayerError),
+    /// No such image in the local cache.
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
+}
+
+impl PersonaError {
+    /// The HTTP status the Docker API answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            PersonaError::Catalogue(e) => e.status(),
+            PersonaError::PortLayer(e) => match e.status() {
+                404 => 404,
+                409 => 409,
+                400 => 400,
+                _ => 500,
+            },
+            PersonaError::NoSuchImage(_) => 404,
+        }
+    }
+}
+
+/// An image in the persona's cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRecord {
+    /// `sha256:...`.
+    pub image_id: String,
+    /// `busybox:latest`, ...
+    pub repo_tags: BTreeSet<String>,
+    /// `busybox@sha256:...`.
+    pub repo_digests: BTreeSet<String>,
+    /// The top layer id (what containers join).
+    pub top_layer: String,
+    /// Layer ids, oldest first.
+    pub layers: Vec<String>,
+    /// Declared size.
+    pub size_bytes: u64,
+    /// RFC3339 creation time.
+    pub created: String,
+}
+
+/// What a pull did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullReport {
+    /// The image.
+    pub image: ImageRecord,
+    /// Layers written (ids); the others were already in the store.
+    pub written: Vec<String>,
+    /// Layers already present.
+    pub existing: Vec<String>,
+    /// Manifest digest.
+    pub digest: String,
+    /// Familiar reference, e.g. `busybox:latest`.
+    pub reference: String,
+}
+
+/// The persona of one VCH.
+#[derive(Clone, Debug)]
+pub struct Persona {
+    catalogue: Catalogue,
+    images: BTreeMap<String, ImageRecord>,
+}
+
+impl Persona {
+    /// A persona pulling from `catalogue`.
+    pub fn new(catalogue: Catalogue) -> Self {
+        Persona {
+            catalogue,
+            images: BTreeMap::new(),
+        }
+    }
+
+    /// The registry catalogue.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Cached images by id.
+    pub fn images(&self) -> &BTreeMap<String, ImageRecord> {
+        &self.images
+    }
+
+    /// The image store's name: the VCH's BIOS UUID, as VIC names it.
+    pub fn store(pl: &PortLayer) -> String {
+        pl.vch().uuid.clone()
+    }
+
+    /// `docker pull`: resolve, create the image store if needed (409 is fine), write each layer
+    /// oldest first, and record the image in the caches and the KV store.
+    pub fn pull(
+        &mut self,
+        w: &mut World,
+        pl: &mut PortLayer,
+        reference: &str,
+    ) -> Result<PullReport, PersonaError> {
+        let image = self.catalogue.resolve(reference)?;
+        let store = Self::store(pl);
+        match pl.create_image_store(w, &store) {
+            Ok(_) | Err(PortLayerError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let (mut written, mut existing) = (Vec::new(), Vec::new());
+        for layer in &image.layers {
+            if pl.images().get(&store, &layer.id).is_ok() {
+                existing.push(layer.id.clone());
+                continue;
+            }
+            let meta = Some(("metaData".to_string(), layer.v1_compat.clone()));
+            pl.write_image(
+                w,
+                &store,
+                &layer.id,
+                &layer.parent,
+                &layer.sum,
+                meta,
+                &layer.tar,
+            )?;
+            written.push(layer.id.clone());
+        }
+        let familiar = familiar_repo(&image.repository);
+        let tag = format!("{familiar}:{}", image.tag);
+        // A tag moves to the new image, as in Docker.
+        for rec in self.images.values_mut() {
+            rec.repo_tags.remove(&tag);
+        }
+        let rec = self
+            .images
+            .entry(image.image_id.clone())
+            .or_insert_with(|| ImageRecord {
+                image_id: image.image_id.clone(),
+                repo_tags: BTreeSet::new(),
+                repo_digests: BTreeSet::new(),
+                top_layer: image
+                    .layers
+                    .last()
+                    .map(|l| l.id.clone())
+                    .unwrap_or_default(),
+                layers: image.layers.iter().map(|l| l.id.clone()).collect(),
+                size_bytes: image.size_bytes,
+                created: image.created.clone(),
+            });
+        rec.repo_tags.insert(tag);
+        rec.repo_digests
+            .insert(format!("{familiar}@{}", image.digest));
+        let rec = rec.clone();
+        self.save_caches(pl)?;
+        Ok(PullReport {
+            image: rec,
+            written,
+            existing,
+            digest: image.digest,
+            reference: image.reference,
+        })
+    }
+
+    /// Finds a cached image by id, short id or `repo:tag`.
+    pub fn find_image(&self, name: &str) -> Result<&ImageRecord, PersonaError> {
+        let with_tag = if name.contains(':') && !name.starts_with("sha256:") {
+            name.to_string()
+        } else {
+            format!("{name}:latest")
+        };
+        self.images
+            .values()
+            .find(|r| {
+                r.image_id == name
+                    || r.image_id
+                        .trim_start_matches("sha256:")
+                        .starts_with(name.trim_start_matches("sha256:"))
+                        && name.len() >= 12
+                    || r.repo_tags.contains(&with_tag)
+            })
+            .ok_or_else(|| PersonaError::NoSuchImage(name.to_string()))
+    }
+
+    /// Writes `docker.images` and `docker.repositories` to the port layer's KV store.
+    fn save_caches(&self, pl: &mut PortLayer) -> Result<(), PortLayerError> {
+        let images: Vec<_> = self
+            .images
+            .values()
+            .map(|r| json!({"ID": r.image_id, "TopLayer": r.top_layer, "Layers": r.layers, "Size": r.size_bytes, "Created": r.created}))
+            .collect();
+        let mut repos = BTreeMap::new();
+        for r in self.images.values() {
+            for t in r.repo_tags.iter().chain(&r.repo_digests) {
+                repos.insert(
+                    t.clone(),
+                    json!({"ImageID": r.image_id, "Layer": r.top_layer}),
+                );
+            }
+        }
+        pl.kv_put(
+            "docker.images",
+            &serde_json::Value::from(images).to_string(),
+        )?;
+        pl.kv_put(
+            "docker.repositories",
+            &serde_json::to_string(&repos).unwrap_or_default(),
+        )?;
+        Ok(())
+    }
+}
+
+/// `library/busybox` -> `busybox`, as Docker shows repositories.
+pub fn familiar_repo(repository: &str) -> &str {
+    repository.strip_prefix("library/").unwrap_or(repository)
+}
+
+/// What `docker info` shows for a VCH (VIC's fields, including its known quirks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DockerInfo {
+    /// `Name`: the VCH's name.
+    pub name: String,
+    /// `NCPU`: VIC reports the CPU limit in MHz here (VIC issue 5761, kept for fidelity).
+    pub ncpu: i64,
+    /// `MemTotal` in bytes.
+    pub mem_total: i64,
+    /// Containers by state.
+    pub containers: (usize, usize, usize, usize),
+    /// Images cached.
+    pub images: usize,
+    /// `ServerVersion`, VIC's short version.
+    pub server_version: String,
+    /// `Driver`.
+    pub driver: String,
+    /// `OperatingSystem` (the vSphere endpoint's OS type).
+    pub operating_system: String,
+    /// The `SystemStatus` rows (names start with a space, as VIC writes them).
+    pub system_status: Vec<(String, String)>,
+}
+
+impl Persona {
+    /// `docker info`.
+    pub fn info(&self, w: &World, pl: &mut PortLayer) -> Result<DockerInfo, PersonaError> {
+        let vch = pl.vch_info(w)?;
+        let list = pl.list_containers(w, true);
+        let count = |s: ContainerState| list.iter().filter(|c| c.state == s).count();
+        let build = &pl.vch().config.build;
+        let short = format!("{}-{}-{}", build.version, build.build, build.commit);
+        let about = w.about();
+        let storage = pl.images().total_bytes();
+        let rows = vec![
+            (" VCH CPU limit".into(), format!("{} MHz", vch.cpu_mhz)),
+            (" VCH memory limit".into(), format!("{} MiB", vch.memory_mb)),
+            (
+                " VCH CPU usage".into(),
+                format!("{} MHz", vch.cpu_usage_mhz),
+            ),
+            (
+                " VCH memory usage".into(),
+                format!("{} MiB", vch.memory_usage_mb),
+            ),
+            (" VCH storage usage".into(), format!("{storage} B")),
+            (" VMware Product".into(), about.name.to_string()),
+            (" VMware OS".into(), about.os_type.to_string()),
+            (" VMware OS version".into(), about.version.to_string()),
+            (" Registry Whitelist Mode".into(), "disabled".into()),
+            ("VolumeStores".into(), pl.volumes().stores().join(" ")),
+            (
+                format!("vSphere Integrated Containers {short} Backend Engine"),
+                "RUNNING".into(),
+            ),
+        ];
+        Ok(DockerInfo {
+            name: pl.vch().config.name.clone(),
+            ncpu: vch.cpu_mhz,
+            mem_total: vch.memory_mb.saturating_mul(1024 * 1024),
+            containers: (
+                list.len(),
+                count(ContainerState::Running) + count(ContainerState::Starting),
+                count(ContainerState::Suspended),
+                count(ContainerState::Stopped) + count(ContainerState::Created),
+            ),
+            images: self.images.len(),
+            server_version: short.clone(),
+            driver: format!("vSphere Integrated Containers {short} Backend Engine"),
+            operating_system: about.os_type.to_string(),
+            system_status: rows,
+        })
+    }
+}

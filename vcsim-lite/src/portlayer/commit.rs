@@ -1,0 +1,430 @@
+//! Commit: applies a handle to vSphere in VIC's order: create the VM if there is none, stop it
+//! if asked, reconfigure it with the handle's `changeVersion` (a stale handle is
+//! `ConcurrentAccess`, 409), start it if asked and wait for the guest's `Started` report.
+//!
+//! Everything a commit can know in advance (unknown handle, stale handle, limits, volumes in
+//! use, power-on admission) is checked before the first vSphere call, so those refusals change
+//! nothing. A vSphere fault in a later step leaves the earlier steps done, as in VIC.
+
+use std::collections::BTreeMap;
+
+use super::PortLayer;
+use super::container::{Container, ContainerSpec, vm_name};
+use super::error::{PortLayerError, Result};
+use super::handles::{Handle, TargetState};
+use crate::vsphere::guest::{GuestOs, container_guest_name};
+use crate::vsphere::vm_ops::DeviceSpec;
+use crate::vsphere::{DeviceKind, DiskSpec, PowerState, VmConfigChange, VmId, VmSpec, World};
+
+/// Size of a container's read-write layer (VIC's default base image size, 8 GB).
+pub const SCRATCH_MIB: u64 = 8 * 1024;
+
+const PREFIX: &str = "guestinfo.vice.";
+
+impl PortLayer {
+    /// `PUT /containers/{handle}`.
+    pub fn commit(&mut self, w: &mut World, key: &str, _wait_time: Option<i64>) -> Result<()> {
+        self.sync(w);
+        let h = self
+            .handles
+            .get(key)
+            .ok_or_else(|| PortLayerError::not_found("handle", key))?;
+        let res = if self.containers.contains_key(&h.container) {
+            self.commit_existing(w, &h)
+        } else if h.change_version.is_some() {
+            Err(PortLayerError::not_found("container", h.container.clone()))
+        } else {
+            self.commit_new(w, &h)
+        };
+        self.seen(w);
+        if res.is_ok() {
+            self.handles.remove(key);
+        }
+        res
+    }
+
+    fn storage_used_mib(&self) -> u64 {
+        let containers: u64 = self
+            .containers
+            .values()
+            .map(|c| c.spec.memory_mb + SCRATCH_MIB)
+            .sum();
+        self.images.total_bytes().div_ceil(1024 * 1024) + containers
+    }
+
+    fn check_quota(&self, extra_mib: u64) -> Result<()> {
+        if let Some(gb) = self.vch.config.storage_quota_gb {
+            let quota = gb * 1024;
+            let used = self.storage_used_mib();
+            if used + extra_mib > quota {
+                return Err(PortLayerError::LimitExceeded(format!(
+                    "storage quota of {gb} GB exceeded: {used} MB in use, {extra_mib} MB more needed"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Volumes the spec joins that another running container holds.
+    fn check_volumes(&self, w: &World, id: &str, spec: &ContainerSpec) -> Result<()> {
+        for name in spec.volumes.keys() {
+            let v = self.volumes.get(name)?;
+            for other in v.joined_by.iter().filter(|o| *o != id) {
+                let running = self.containers.get(other).is_some_and(|c| {
+                    w.vm(c.vm)
+                        .is_ok_and(|v| v.power_state == PowerState::PoweredOn)
+                });
+                if running {
+                    return Err(PortLayerError::DevicesInUse(format!(
+                        "volume {name} is in use by running container {other}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit_new(&mut self, w: &mut World, h: &Handle) -> Result<()> {
+        let id = h.container.clone();
+        self.check_container_limit()?;
+        self.check_quota(h.spec.memory_mb + SCRATCH_MIB)?;
+        if let Some(img) = &h.spec.image {
+            self.images.get(&img.store, &img.layer)?;
+        }
+        self.check_volumes(w, &id, &h.spec)?;
+        let mut attach = Vec::new();
+        for name in h.spec.volumes.keys() {
+            attach.push(self.volume_disk(name)?);
+        }
+        let spec = self.vm_spec(w, &id, &h.spec)?;
+        let vm = w.create_vm(spec)?;
+        if !attach.is_empty() {
+            let change = VmConfigChange {
+                attach_disks: attach,
+                ..Default::default()
+            };
+            if let Err(e) = w.reconfigure_vm(vm, change) {
+                let _ = w.destroy_vm(vm);
+                return Err(e.into());
+            }
+        }
+        let seq = self.next_seq();
+        let container = Container {
+            id: id.clone(),
+            vm,
+            spec: h.spec.clone(),
+            create_time: w.now(),
+            seq,
+        };
+        self.add_refs(&container);
+        self.containers.insert(id.clone(), container);
+        self.by_vm.insert(vm, id.clone());
+        self.publish(w, "Created", &id);
+        match h.target {
+            Some(TargetState::Running) => self.start(w, &id),
+            _ => Ok(()),
+        }
+    }
+
+    fn commit_existing(&mut self, w: &mut World, h: &Handle) -> Result<()> {
+        let id = h.container.clone();
+        let old_spec = self.containers[&id].spec.clone();
+        let vm = self.containers[&id].vm;
+        let v = w.vm(vm)?;
+        let on = v.power_state == PowerState::PoweredOn;
+        if h.dirty && h.change_version != Some(v.change_version) {
+            return Err(PortLayerError::ConcurrentAccess(format!(
+                "container {id} changed since this handle was taken (changeVersion {} vs {:?})",
+                v.change_version, h.change_version
+            )));
+        }
+        self.check_volumes(w, &id, &h.spec)?;
+        if h.target == Some(TargetState::Running) && !on {
+            w.check_power_on(vm)?;
+        }
+        if h.target == Some(TargetState::Stopped) && on {
+            self.stop(w, &id, 143)?;
+        }
+        if h.dirty {
+            let change = self.reconfiguration(w, vm, &old_spec, &h.spec)?;
+            w.reconfigure_vm(vm, change)?;
+            let old = self.containers.get(&id).cloned();
+            if let Some(old) = old {
+                self.drop_refs(&old);
+            }
+            let c = self.containers.get_mut(&id).expect("checked");
+            // Keep the session outcomes the guest reported; take everything else from the handle.
+            let reported = c.spec.sessions.clone();
+            c.spec = h.spec.clone();
+            for (sid, s) in c.spec.sessions.iter_mut() {
+                if let Some(r) = reported.get(sid) {
+                    s.started = r.started.clone();
+                    s.exit_code = r.exit_code;
+                    s.start_time = r.start_time;
+                    s.stop_time = r.stop_time;
+                }
+            }
+            let c = c.clone();
+            self.add_refs(&c);
+        }
+        let on = w.vm(vm)?.power_state == PowerState::PoweredOn;
+        match (h.target, on) {
+            (Some(TargetState::Running), false) => self.start(w, &id),
+            (_, true) => {
+                self.start_sessions(w, &id)?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn add_refs(&mut self, c: &Container) {
+        for name in c.spec.volumes.keys() {
+            let _ = self.volumes.join(name, &c.id);
+        }
+        if let Some(img) = &c.spec.image {
+            let _ = self.images.add_ref(&img.store, &img.layer, &c.id);
+        }
+    }
+
+    fn drop_refs(&mut self, c: &Container) {
+        for name in c.spec.volumes.keys() {
+            self.volumes.leave(name, &c.id);
+        }
+        if let Some(img) = &c.spec.image {
+            self.images.remove_ref(&img.store, &img.layer, &c.id);
+        }
+    }
+
+    fn volume_disk(&self, name: &str) -> Result<(crate::vsphere::DatastoreId, String)> {
+        let info = self.volumes.get(name)?;
+        let ds = *self
+            .vch
+            .volume_stores
+            .get(&info.store)
+            .ok_or_else(|| PortLayerError::not_found("volume store", info.store.clone()))?;
+        Ok((ds, format!("volumes/{name}/{name}.vmdk")))
+    }
+
+    /// Powers the VM on and reports the active sessions started, as the tether does.
+    fn start(&mut self, w: &mut World, id: &str) -> Result<()> {
+        let vm = self.containers[id].vm;
+        if let Err(e) = w.power_on_vm(vm) {
+            self.publish(w, "Failed", id);
+            return Err(e.into());
+        }
+        self.start_sessions(w, id)?;
+        self.publish(w, "Started", id);
+        Ok(())
+    }
+
+    fn start_sessions(&mut self, w: &mut World, id: &str) -> Result<()> {
+        let vm = self.containers[id].vm;
+        let now = w.now();
+        let pending: Vec<String> = self.containers[id]
+            .spec
+            .sessions
+            .values()
+            .filter(|s| {
+                s.active
+                    && (s.started.is_empty()
+                        || s.stop_time.is_some_and(|t| Some(t) >= s.start_time))
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        for sid in pending {
+            w.guest_set_info(vm, &format!("{PREFIX}/sessions/{sid}/started"), "true")?;
+            let s = self
+                .containers
+                .get_mut(id)
+                .and_then(|c| c.spec.sessions.get_mut(&sid))
+                .expect("listed");
+            s.started = "true".into();
+            s.start_time = Some(now);
+            s.stop_time = None;
+            s.exit_code = 0;
+        }
+        Ok(())
+    }
+
+    /// Powers the VM off; running sessions exit with `exit_code`.
+    pub(crate) fn stop(&mut self, w: &mut World, id: &str, exit_code: i32) -> Result<()> {
+        let vm = self.containers[id].vm;
+        w.power_off_vm(vm)?;
+        let now = w.now();
+        if let Some(c) = self.containers.get_mut(id) {
+            for s in c.spec.sessions.values_mut().filter(|s| s.started == "true") {
+                s.stop_time = Some(now);
+                s.exit_code = exit_code;
+            }
+        }
+        self.publish(w, "Stopped", id);
+        Ok(())
+    }
+
+    /// The container VM as VIC builds it (reference: name, paths, UUID v5, guest, devices).
+    fn vm_spec(&self, w: &World, id: &str, spec: &ContainerSpec) -> Result<VmSpec> {
+        let ds = w.datastore(self.vch.datastore)?;
+        let mut s = VmSpec::new(vm_name(&spec.name, id), self.vch.pool, self.vch.datastore);
+        s.folder = Some(self.vch.folder);
+        s.vcpus = spec.num_cpus;
+        s.memory_mib = spec.memory_mb;
+        s.guest_id = "otherGuest64".into();
+        s.alternate_guest_name = container_guest_name(GuestOs::Photon, &self.vch.config.build);
+        s.uuid = Some(container_uuid(&self.vch.uuid, id));
+        s.vm_path_name = Some(format!("[{}] {id}/{id}.vmx", ds.name));
+        s.devices = devices(spec, true, false, false);
+        if spec.image.is_some() {
+            s.disks.push(DiskSpec {
+                capacity_mib: SCRATCH_MIB,
+                thin: true,
+                datastore: None,
+            });
+        }
+        s.extra_config = self.extra_config(w, id, spec);
+        Ok(s)
+    }
+
+    fn reconfiguration(
+        &self,
+        w: &World,
+        vm: VmId,
+        old: &ContainerSpec,
+        new: &ContainerSpec,
+    ) -> Result<VmConfigChange> {
+        let v = w.vm(vm)?;
+        let mut change = VmConfigChange {
+            expected_change_version: Some(v.change_version),
+            ..Default::default()
+        };
+        let id = self.by_vm.get(&vm).cloned().unwrap_or_default();
+        if new.name != old.name {
+            change.name = Some(vm_name(&new.name, &id));
+        }
+        let wanted: BTreeMap<String, String> = self.extra_config(w, &id, new).into_iter().collect();
+        for (k, val) in &wanted {
+            if v.extra_config.get(k) != Some(val) {
+                change.extra_config.push((k.clone(), val.clone()));
+            }
+        }
+        for k in v
+            .extra_config
+            .keys()
+            .filter(|k| k.starts_with(PREFIX) && !wanted.contains_key(*k))
+        {
+            // Guest-reported keys stay; the rest of VIC's keys follow the spec.
+            if !k.ends_with("/started") {
+                change.extra_config.push((k.clone(), String::new()));
+            }
+        }
+        change.add_devices = devices(new, false, old.interaction, old.logging);
+        for name in new.volumes.keys().filter(|n| !old.volumes.contains_key(*n)) {
+            change.attach_disks.push(self.volume_disk(name)?);
+        }
+        for name in old.volumes.keys().filter(|n| !new.volumes.contains_key(*n)) {
+            let path = format!("volumes/{name}/{name}.vmdk");
+            if let Some(d) = v
+                .disks
+                .iter()
+                .find(|d| d.attached.as_deref() == Some(path.as_str()))
+            {
+                change.remove_disks.push(d.key);
+            }
+        }
+        if new.image.is_some() && old.image.is_none() {
+            change.add_disks.push(DiskSpec {
+                capacity_mib: SCRATCH_MIB,
+                thin: true,
+                datastore: None,
+            });
+        }
+        Ok(change)
+    }
+
+    /// The `guestinfo.vice.*` keys VIC writes (its `ExecutorConfig`), plus its fixed keys.
+    fn extra_config(&self, w: &World, id: &str, spec: &ContainerSpec) -> Vec<(String, String)> {
+        let mut kv = vec![
+            ("disk.EnableUUID".to_string(), "true".to_string()),
+            ("memory.maxGrow".into(), "512".into()),
+            ("tools.upgrade.policy".into(), "manual".into()),
+            (format!("{PREFIX}/common/id"), id.to_string()),
+            (format!("{PREFIX}/common/name"), spec.name.clone()),
+            (
+                format!("{PREFIX}/version"),
+                self.vch.config.build.version.clone(),
+            ),
+            (
+                format!("{PREFIX}/createtime"),
+                (w.now().0 / 1_000_000).to_string(),
+            ),
+        ];
+        if !spec.hostname.is_empty() {
+            kv.push((format!("{PREFIX}/hostname"), spec.hostname.clone()));
+        }
+        if let Some(img) = &spec.image {
+            kv.push((format!("{PREFIX}/layerid"), img.layer.clone()));
+            kv.push((format!("{PREFIX}/imageid"), img.image_id.clone()));
+            kv.push((format!("{PREFIX}/repo"), img.repo.clone()));
+        }
+        for s in spec.sessions.values() {
+            let p = format!("{PREFIX}/sessions/{}", s.id);
+            kv.push((format!("{p}/cmd/Path"), s.path.clone()));
+            kv.push((format!("{p}/cmd/Args"), s.args.join(" ")));
+            kv.push((format!("{p}/tty"), s.tty.to_string()));
+            kv.push((format!("{p}/attach"), s.attach.to_string()));
+            kv.push((format!("{p}/active"), s.active.to_string()));
+        }
+        for ep in self.scopes.endpoints_of(id) {
+            if let Some(ip) = &ep.address {
+                kv.push((
+                    format!("{PREFIX}/networks|{}/assigned/IP", ep.scope),
+                    ip.clone(),
+                ));
+            }
+        }
+        for (name, m) in &spec.volumes {
+            kv.push((format!("{PREFIX}/mounts|{name}/path"), m.mount_path.clone()));
+        }
+        kv
+    }
+}
+
+/// Devices a container VM gets: controllers and the bootstrap CD-ROM at creation, serial ports
+/// when interaction and logging are joined. `had_*` leave out ports the VM already has.
+fn devices(
+    spec: &ContainerSpec,
+    creating: bool,
+    had_interaction: bool,
+    had_logging: bool,
+) -> Vec<DeviceSpec> {
+    let dev = |kind, label: &str, backing: &str| DeviceSpec {
+        kind,
+        label: label.into(),
+        backing: backing.into(),
+    };
+    let mut d = Vec::new();
+    if creating {
+        d.push(dev(DeviceKind::PvscsiController, "SCSI controller 0", ""));
+        d.push(dev(DeviceKind::IdeController, "IDE 0", ""));
+        d.push(dev(DeviceKind::Cdrom, "CD/DVD drive 1", "bootstrap.iso"));
+    }
+    if spec.interaction && !had_interaction {
+        d.push(dev(
+            DeviceKind::SerialPort,
+            "Serial port 1",
+            "telnet://0.0.0.0:2377 via tcp://127.0.0.1:2379",
+        ));
+    }
+    if spec.logging && !had_logging {
+        d.push(dev(DeviceKind::SerialPort, "Serial port 2", "tether.debug"));
+        d.push(dev(DeviceKind::SerialPort, "Serial port 3", "output.log"));
+    }
+    d
+}
+
+/// UUID v5 of the container id in the VCH UUID's namespace, as VIC sets the container VM's
+/// BIOS UUID.
+pub fn container_uuid(vch_uuid: &str, id: &str) -> String {
+    let ns = uuid::Uuid::parse_str(vch_uuid).unwrap_or(uuid::Uuid::NAMESPACE_OID);
+    uuid::Uuid::new_v5(&ns, id.as_bytes()).to_string()
+}

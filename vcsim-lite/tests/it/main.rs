@@ -1,0 +1,3 @@
+//! Integration tests of vcsim-lite (one binary to save link time).
+
+mod portlayer_flow;

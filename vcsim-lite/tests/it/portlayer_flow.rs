@@ -1,0 +1,302 @@
+//! The port layer driven in the persona's exact call order, in process, with the world checked
+//! after every step.
+
+use vcsim_lite::persona::{Catalogue, Persona};
+use vcsim_lite::portlayer::containers::CreateConfig;
+use vcsim_lite::portlayer::scopes::NetworkConfig;
+use vcsim_lite::portlayer::tasks::TaskJoinConfig;
+use vcsim_lite::portlayer::{ContainerState, PortLayer, PortLayerError, VchConfig};
+use vcsim_lite::vsphere::guest::{VicRole, vic_role};
+use vcsim_lite::vsphere::{LatencyProfile, PowerState, World, WorldBuilder};
+
+fn setup() -> (World, PortLayer, Persona) {
+    let mut w = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .expect("world");
+    let pl = PortLayer::create(&mut w, VchConfig::new("vch-1")).expect("vch");
+    (w, pl, Persona::new(Catalogue::builtin()))
+}
+
+fn net() -> NetworkConfig {
+    NetworkConfig {
+        network_name: "default".into(),
+        address: None,
+        aliases: vec![],
+        ports: vec![],
+        nameservers: vec![],
+    }
+}
+
+/// docker create: Create -> ImageJoin -> tasks Join + Bind -> scopes Add -> interaction Join ->
+/// logging Join -> Commit.
+fn docker_create(w: &mut World, pl: &mut PortLayer, persona: &mut Persona, name: &str) -> String {
+    let pulled = persona.pull(w, pl, "busybox").expect("pull");
+    let (id, h) = pl
+        .create_container(
+            w,
+            CreateConfig {
+                name: name.into(),
+                num_cpus: Some(1),
+                memory_mb: Some(512),
+                ..Default::default()
+            },
+        )
+        .expect("create");
+    let store = Persona::store(pl);
+    let h = pl
+        .image_join(
+            &h,
+            &store,
+            &pulled.image.top_layer,
+            &pulled.image.image_id,
+            "busybox:latest",
+        )
+        .expect("image join");
+    let task = TaskJoinConfig {
+        path: "/bin/sh".into(),
+        args: vec!["-c".into(), "sleep 1d".into()],
+        attach: true,
+        ..Default::default()
+    };
+    let (h, tid) = pl.task_join(&h, task).expect("task join");
+    assert_eq!(tid, id, "the primary session's id is the container's");
+    let h = pl.task_bind(&h, &tid).expect("task bind");
+    let (h, _) = pl.scopes_add(&h, "default", net()).expect("scopes add");
+    let h = pl.interaction_join(&h).expect("interaction");
+    let h = pl.logging_join(&h).expect("logging");
+    pl.commit(w, &h, Some(-1)).expect("create commit");
+    id
+}
+
+#[test]
+fn persona_call_order_creates_starts_stops_and_removes_a_container_vm() {
+    let (mut w, mut pl, mut persona) = setup();
+    let vch_vm = pl.vch().vm;
+    assert_eq!(
+        vic_role(&w.guest_full_name(vch_vm).unwrap()).map(|r| r.0),
+        Some(VicRole::Vch)
+    );
+    let pool = pl.vch().pool;
+    let ds = pl.vch().datastore;
+    let free_start = w.datastore(ds).unwrap().free_mib();
+
+    let id = docker_create(&mut w, &mut pl, &mut persona, "web");
+    w.check_invariants().unwrap();
+    let info = pl.container_info(&w, &id).unwrap();
+    assert_eq!(info.state, ContainerState::Created);
+    let vm = w.vm(info.vm).unwrap();
+    assert_eq!(&*vm.name, format!("web-{}", &id[..12]));
+    assert_eq!(vm.vm_path_name, format!("[sharedDS] {id}/{id}.vmx"));
+    assert_eq!(vm.pool, pool);
+    assert_eq!(
+        vm.memory_alloc.reservation, 0,
+        "container VMs have no reservations"
+    );
+    assert_eq!(
+        vic_role(&w.guest_full_name(info.vm).unwrap()).map(|r| r.0),
+        Some(VicRole::Container)
+    );
+    assert_eq!(vm.extra_config["guestinfo.vice./common/id"], id);
+    assert_eq!(
+        vm.devices
+            .iter()
+            .filter(|d| d.kind == vcsim_lite::vsphere::DeviceKind::SerialPort)
+            .count(),
+        3
+    );
+    assert!(
+        w.datastore(ds).unwrap().free_mib() < free_start,
+        "image layers take space"
+    );
+    assert!(
+        pl.container_endpoints(&id).unwrap()[0].address.is_none(),
+        "no IP before bind"
+    );
+
+    // docker start: get handle -> scopes bind -> RUNNING -> commit.
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    let (h, eps) = pl.scopes_bind(&h).unwrap();
+    assert_eq!(eps[0].address.as_deref(), Some("172.16.0.2/16"));
+    let h = pl.change_state(&h, "RUNNING").unwrap();
+    let pool_usage_before = w.pool(pool).unwrap().memory.usage;
+    pl.commit(&mut w, &h, None).unwrap();
+    w.check_invariants().unwrap();
+    let info = pl.container_info(&w, &id).unwrap();
+    assert_eq!(info.state, ContainerState::Running);
+    assert_eq!(info.process.as_ref().unwrap().started, "true");
+    assert_eq!(w.vm(info.vm).unwrap().power_state, PowerState::PoweredOn);
+    assert_eq!(w.pool(pool).unwrap().memory.usage, pool_usage_before + 512);
+    assert_eq!(
+        w.vm(info.vm).unwrap().extra_config["guestinfo.vice./networks|bridge/assigned/IP"],
+        "172.16.0.2/16"
+    );
+    assert_eq!(pl.list_containers(&w, false).len(), 1);
+
+    // docker stop: STOPPED -> commit.
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    let h = pl.change_state(&h, "STOPPED").unwrap();
+    pl.commit(&mut w, &h, Some(5)).unwrap();
+    let info = pl.container_info(&w, &id).unwrap();
+    assert_eq!(info.state, ContainerState::Stopped);
+    assert_eq!(w.pool(pool).unwrap().memory.usage, pool_usage_before);
+    assert!(pl.list_containers(&w, false).is_empty());
+    assert_eq!(pl.list_containers(&w, true).len(), 1);
+
+    // docker rm: unbind -> DELETE.
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    pl.scopes_unbind(&h).unwrap();
+    pl.remove_container(&mut w, &id).unwrap();
+    w.check_invariants().unwrap();
+    assert!(pl.containers().is_empty());
+    assert_eq!(pl.scopes().allocated_count(), 0);
+    assert!(w.vm(info.vm).is_err());
+    let events: Vec<&str> = pl.events().iter().map(|e| e.event).collect();
+    assert_eq!(events, vec!["Created", "Started", "Stopped", "Removed"]);
+}
+
+#[test]
+fn stale_handle_is_409_and_changes_nothing() {
+    let (mut w, mut pl, mut persona) = setup();
+    let id = docker_create(&mut w, &mut pl, &mut persona, "a");
+    let old = pl.get_handle(&mut w, &id).unwrap();
+    let new = pl.get_handle(&mut w, &id).unwrap();
+    let new = pl.logging_join(&new).unwrap();
+    let (new, _) = pl.scopes_bind(&new).unwrap();
+    pl.commit(&mut w, &new, None).unwrap();
+    let (old, _) = pl.scopes_bind(&old).unwrap();
+    let old = pl.change_state(&old, "RUNNING").unwrap();
+    let before = vcsim_lite::report::state_json(&w);
+    let err = pl.commit(&mut w, &old, None).unwrap_err();
+    assert!(matches!(err, PortLayerError::ConcurrentAccess(_)), "{err}");
+    assert_eq!(err.status(), 409);
+    assert_eq!(vcsim_lite::report::state_json(&w), before);
+}
+
+#[test]
+fn unknown_ids_and_wrong_states_get_the_api_codes() {
+    let (mut w, mut pl, mut persona) = setup();
+    assert_eq!(pl.commit(&mut w, "nope", None).unwrap_err().status(), 404);
+    assert_eq!(pl.get_handle(&mut w, "nope").unwrap_err().status(), 404);
+    assert_eq!(
+        pl.remove_container(&mut w, "nope").unwrap_err().status(),
+        404
+    );
+    assert_eq!(
+        pl.change_state("nope", "RUNNING").unwrap_err().status(),
+        404
+    );
+    let id = docker_create(&mut w, &mut pl, &mut persona, "b");
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    assert_eq!(pl.change_state(&h, "DANCING").unwrap_err().status(), 400);
+    let h = pl.change_state(&h, "RUNNING").unwrap();
+    pl.commit(&mut w, &h, None).unwrap();
+    assert_eq!(pl.remove_container(&mut w, &id).unwrap_err().status(), 409);
+    assert_eq!(pl.signal(&mut w, &id, 0).unwrap_err().status(), 400);
+    pl.signal(&mut w, &id, 9).unwrap();
+    let info = pl.container_info(&w, &id).unwrap();
+    assert_eq!(info.state, ContainerState::Stopped);
+    assert_eq!(info.process.unwrap().exit_code, 137);
+    assert_eq!(pl.signal(&mut w, &id, 9).unwrap_err().status(), 409);
+    let dup = pl.create_container(
+        &mut w,
+        CreateConfig {
+            name: "b".into(),
+            ..Default::default()
+        },
+    );
+    assert_eq!(dup.unwrap_err().status(), 409);
+    let bad = pl.create_container(
+        &mut w,
+        CreateConfig {
+            name: "-bad name".into(),
+            ..Default::default()
+        },
+    );
+    assert_eq!(bad.unwrap_err().status(), 400);
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn container_limit_and_storage_quota_are_enforced() {
+    let mut w = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .unwrap();
+    let mut cfg = VchConfig::new("small");
+    cfg.container_limit = Some(1);
+    let mut pl = PortLayer::create(&mut w, cfg).unwrap();
+    let mut persona = Persona::new(Catalogue::builtin());
+    docker_create(&mut w, &mut pl, &mut persona, "one");
+    let err = pl
+        .create_container(&mut w, CreateConfig::default())
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    assert!(err.to_string().contains("limit of 1 containers"), "{err}");
+
+    let mut cfg = VchConfig::new("tight");
+    cfg.storage_quota_gb = Some(9);
+    let mut pl = PortLayer::create(&mut w, cfg).unwrap();
+    docker_create(&mut w, &mut pl, &mut persona, "fits");
+    let (_, h) = pl
+        .create_container(
+            &mut w,
+            CreateConfig {
+                memory_mb: Some(1024),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let err = pl.commit(&mut w, &h, None).unwrap_err();
+    assert_eq!(err.status(), 403, "{err}");
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn vch_info_walks_to_the_parent_when_unlimited() {
+    let (w, pl, _) = setup();
+    let info = pl.vch_info(&w).unwrap();
+    // Unlimited VCH pool: VIC reports the cluster root pool's limits (3 hosts x 16 x 2400).
+    assert_eq!(info.cpu_mhz, 115_200);
+    assert_eq!(info.host_product_name, "VMware vCenter Server");
+    let mut w2 = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .unwrap();
+    let mut cfg = VchConfig::new("limited");
+    cfg.cpu_limit_mhz = Some(4000);
+    cfg.memory_limit_mb = Some(8192);
+    let pl2 = PortLayer::create(&mut w2, cfg).unwrap();
+    let info = pl2.vch_info(&w2).unwrap();
+    assert_eq!((info.cpu_mhz, info.memory_mb), (4000, 8192));
+    assert_eq!(
+        info.memory_usage_mb, 2048,
+        "the appliance VM uses its memory"
+    );
+}
+
+#[test]
+fn volumes_are_kept_when_a_container_is_removed_and_in_use_while_joined() {
+    let (mut w, mut pl, mut persona) = setup();
+    let req = vcsim_lite::portlayer::volumes::VolumeRequest {
+        name: "data".into(),
+        driver: "vsphere".into(),
+        driver_args: Default::default(),
+        store: "default".into(),
+        capacity_mb: -1,
+        metadata: Default::default(),
+    };
+    pl.create_volume(&mut w, req).unwrap();
+    persona.pull(&mut w, &mut pl, "alpine").unwrap();
+    let (id, h) = pl
+        .create_container(&mut w, CreateConfig::default())
+        .unwrap();
+    let h = pl.volume_join(&h, "data", "/data", "rw").unwrap();
+    pl.commit(&mut w, &h, None).unwrap();
+    w.check_invariants().unwrap();
+    assert_eq!(pl.delete_volume(&mut w, "data").unwrap_err().status(), 409);
+    pl.remove_container(&mut w, &id).unwrap();
+    assert!(pl.volumes().get("data").is_ok());
+    pl.delete_volume(&mut w, "data").unwrap();
+    w.check_invariants().unwrap();
+}
