@@ -3,10 +3,14 @@ CARGO ?= cargo
 SEED ?= $(shell date +%s)
 CASES ?= 5000
 
-.PHONY: run test fmt-check clippy unit bench fuzz clean
+.PHONY: run inventory test fmt-check clippy unit bench fuzz clean
 
-## run: build the built-in default inventory and print it as a tree
+## run: serve the default inventory with one VCH: Port Layer API on :2377, Docker API on :2375
 run:
+	$(CARGO) run --release -q -p vcsim-lite -- serve
+
+## inventory: print the default inventory as a tree
+inventory:
 	$(CARGO) run --release -q -p vcsim-lite -- inventory
 
 ## test: format check, clippy with warnings denied, every test of the workspace

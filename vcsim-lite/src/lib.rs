@@ -8,6 +8,7 @@
 //! - [`report`]: renders a world for people (a tree) and tools (JSON); the only place that
 //!   knows output formats.
 
+pub mod http;
 pub mod persona;
 pub mod portlayer;
 pub mod report;

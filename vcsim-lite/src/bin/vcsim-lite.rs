@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Serve the Port Layer API and the Docker API of one VCH over HTTP until Ctrl-C.
+    Serve(ServeArgs),
     /// Build the world and print it as a tree with capacity, reservations and usage.
     Inventory(InventoryArgs),
 }
@@ -38,6 +40,98 @@ struct InventoryArgs {
     /// (repeatable; applies to operations after the inventory is built).
     #[arg(long = "fault", value_name = "RULE")]
     faults: Vec<FaultRule>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Inventory file (TOML); the built-in small vCenter when absent.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Seed of the world's random stream.
+    #[arg(long, default_value_t = 0, env = "VCSIM_SEED")]
+    seed: u64,
+    /// Simulated seconds per wall-clock second (0 freezes simulated time).
+    #[arg(long, default_value_t = 1)]
+    speed: u64,
+    /// Task latencies: `zero` (instant) or `vcenter` (realistic, drawn from the seed).
+    #[arg(long, default_value = "zero", value_parser = ["zero", "vcenter"])]
+    latency: String,
+    /// Port Layer API address.
+    #[arg(long, default_value = "127.0.0.1:2377")]
+    listen_portlayer: std::net::SocketAddr,
+    /// Docker API address.
+    #[arg(long, default_value = "127.0.0.1:2375")]
+    listen_docker: std::net::SocketAddr,
+    /// Name of the VCH to create.
+    #[arg(long, default_value = "vch-1")]
+    vch: String,
+    /// Cluster or standalone host (optionally `/pool/path`) the VCH runs in.
+    #[arg(long, default_value = "DC0_C0")]
+    compute: String,
+    /// Datastore for images and container VMs.
+    #[arg(long, default_value = "sharedDS")]
+    datastore: String,
+    /// A fault rule (repeatable).
+    #[arg(long = "fault", value_name = "RULE")]
+    faults: Vec<FaultRule>,
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    use vcsim_lite::http::Stack;
+    use vcsim_lite::http::serve::{Listen, serve};
+    use vcsim_lite::persona::{Catalogue, Persona};
+    use vcsim_lite::portlayer::{PortLayer, VchConfig};
+    use vcsim_lite::vsphere::LatencyProfile;
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let spec = match &args.config {
+        Some(path) => load_inventory(path).map_err(|e| e.to_string())?,
+        None => InventorySpec::default_vcenter(),
+    };
+    let latency = if args.latency == "vcenter" {
+        LatencyProfile::vcenter()
+    } else {
+        LatencyProfile::zero()
+    };
+    let mut builder = WorldBuilder::new()
+        .seed(args.seed)
+        .inventory(spec)
+        .latency(latency);
+    for rule in args.faults {
+        builder = builder.fault(rule);
+    }
+    let mut world = builder.build().map_err(|e| e.to_string())?;
+    let mut vch = VchConfig::new(&args.vch);
+    vch.compute = args.compute;
+    vch.image_datastore = args.datastore.clone();
+    vch.volume_stores = [("default".to_string(), args.datastore)].into();
+    let portlayer =
+        PortLayer::create(&mut world, vch).map_err(|e| format!("creating the VCH: {e}"))?;
+    let stack = Stack {
+        world,
+        portlayer,
+        persona: Persona::new(Catalogue::builtin()),
+    };
+    let listen = Listen {
+        portlayer: args.listen_portlayer,
+        docker: args.listen_docker,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    runtime
+        .block_on(serve(stack, args.speed, listen, |pl, docker| {
+            println!("port layer: http://{pl}");
+            println!("docker:     tcp://{docker}   (docker -H tcp://{docker} info)");
+            println!("vcsim-lite ready (seed {}, Ctrl-C to stop)", args.seed);
+        }))
+        .map_err(|e| e.to_string())
 }
 
 fn inventory(args: InventoryArgs) -> Result<(), String> {
@@ -64,6 +158,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inventory(args) => inventory(args),
+        Command::Serve(args) => serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

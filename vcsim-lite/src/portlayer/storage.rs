@@ -79,3 +79,18 @@ impl PortLayer {
         Ok(())
     }
 }
+
+impl PortLayer {
+    /// `POST /scopes`.
+    pub fn create_scope(
+        &mut self,
+        cfg: super::scopes::ScopeConfig,
+    ) -> Result<super::scopes::ScopeInfo> {
+        self.scopes.create(cfg)
+    }
+
+    /// `DELETE /scopes/{idName}`.
+    pub fn delete_scope(&mut self, id_or_name: &str) -> Result<()> {
+        self.scopes.delete(id_or_name)
+    }
+}

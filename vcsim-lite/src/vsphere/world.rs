@@ -104,6 +104,12 @@ impl World {
         self.clock.now()
     }
 
+    /// Moves simulated time forward to `t` (never backwards). The server calls this to make
+    /// simulated time follow wall time; tests and scenarios never need to.
+    pub fn advance_to(&mut self, t: SimTime) {
+        self.clock.advance_to(t);
+    }
+
     /// The event log.
     pub fn events(&self) -> &EventLog {
         &self.events

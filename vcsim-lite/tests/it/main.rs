@@ -1,3 +1,6 @@
 //! Integration tests of vcsim-lite (one binary to save link time).
 
 mod portlayer_flow;
+
+mod docker_api;
+mod portlayer_http;

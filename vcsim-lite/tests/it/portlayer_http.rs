@@ -1,0 +1,708 @@
+//! The Port Layer API over HTTP: every route through `oneshot`, and the persona's call order
+//! end to end over a real socket.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use vcsim_lite::http::{Shared, Stack};
+use vcsim_lite::persona::{Catalogue, Persona};
+use vcsim_lite::portlayer::{PortLayer, VchConfig};
+use vcsim_lite::vsphere::{LatencyProfile, PowerState, WorldBuilder};
+
+fn stack() -> Stack {
+    let mut world = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .expect("world");
+    let portlayer = PortLayer::create(&mut world, VchConfig::new("vch-1")).expect("vch");
+    Stack {
+        world,
+        portlayer,
+        persona: Persona::new(Catalogue::builtin()),
+    }
+}
+
+fn app() -> (Router, Shared) {
+    let shared = Shared::new(stack(), 0);
+    (vcsim_lite::http::portlayer::router(shared.clone()), shared)
+}
+
+async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    let req = req
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    let status = res.status();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, v)
+}
+
+/// Pulls busybox in process and returns (store, top layer, image id).
+fn pull(shared: &Shared) -> (String, String, String) {
+    let mut st = shared.lock();
+    let st = &mut *st;
+    let r = st
+        .persona
+        .pull(&mut st.world, &mut st.portlayer, "busybox")
+        .expect("pull");
+    (
+        Persona::store(&st.portlayer),
+        r.image.top_layer,
+        r.image.image_id,
+    )
+}
+
+#[tokio::test]
+async fn ping_vch_info_and_kv_round_trip() {
+    let (app, _) = app();
+    assert_eq!(
+        call(&app, "GET", "/_ping", None).await,
+        (StatusCode::OK, Value::String("OK".into()))
+    );
+    let (s, info) = call(&app, "GET", "/vch/info", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(info["cpuMhz"], 115_200);
+    assert_eq!(info["hostProductName"], "VMware vCenter Server");
+    assert_eq!(
+        call(&app, "GET", "/kv/docker.images", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, _) = call(
+        &app,
+        "PUT",
+        "/kv/a",
+        Some(json!({"Key": "a", "Value": "1"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        call(&app, "GET", "/kv/a", None).await.1,
+        json!({"Key": "a", "Value": "1"})
+    );
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            "/kv/a",
+            Some(json!({"Key": "b", "Value": "1"}))
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(call(&app, "DELETE", "/kv/a", None).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&app, "DELETE", "/kv/a", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_with_a_json_message_and_change_nothing() {
+    let (app, shared) = app();
+    let before = vcsim_lite::report::state_json(&shared.lock().world);
+    for (method, uri) in [
+        ("POST", "/containers"),
+        ("POST", "/storage"),
+        ("POST", "/scopes"),
+        ("POST", "/tasks"),
+        ("POST", "/storage/volumes"),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from("{not json"))
+            .expect("request");
+        let res = app.clone().oneshot(req).await.expect("response");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{method} {uri}");
+        let body: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes())
+                .expect("json error body");
+        assert!(
+            body["message"].as_str().unwrap().contains("malformed JSON"),
+            "{body}"
+        );
+    }
+    let (s, _) = call(&app, "POST", "/containers", Some(json!({"numCPUs": -1}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/containers",
+        Some(json!({"memoryMB": 99999999999999i64})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        call(&app, "GET", "/no/such/path", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(vcsim_lite::report::state_json(&shared.lock().world), before);
+}
+
+#[tokio::test]
+async fn storage_routes_create_write_list_and_delete_images() {
+    let (app, _) = app();
+    assert_eq!(
+        call(&app, "POST", "/storage", Some(json!({"name": "s1"})))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        call(&app, "POST", "/storage", Some(json!({"name": "s1"})))
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    let body = b"layer-bytes".to_vec();
+    let sum = {
+        use sha2::Digest;
+        format!("sha256:{:x}", sha2::Sha256::digest(&body))
+    };
+    let uri = format!(
+        "/storage/s1?image_id=L1&parent_id=scratch&sum={sum}&metadatakey=metaData&metadataval=%7B%7D"
+    );
+    let req = Request::builder()
+        .method("POST")
+        .uri(&uri)
+        .body(Body::from(body.clone()))
+        .expect("request");
+    assert_eq!(
+        app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let bad_sum = uri
+        .replace(&sum, &format!("sha256:{}", "0".repeat(64)))
+        .replace("L1", "L2");
+    let req = Request::builder()
+        .method("POST")
+        .uri(&bad_sum)
+        .body(Body::from(body))
+        .expect("request");
+    assert_eq!(
+        app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let (s, list) = call(&app, "GET", "/storage/s1", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(&app, "GET", "/storage/s1/info/L1", None).await.1["ID"],
+        "L1"
+    );
+    assert_eq!(
+        call(&app, "GET", "/storage/s1/info/nope", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "GET", "/storage/s1/usage", None).await.1,
+        json!(11)
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/storage/s1/info/scratch?keepNodes=", None)
+            .await
+            .0,
+        StatusCode::LOCKED
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/storage/s1/info/L1?keepNodes=", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn volume_and_scope_routes() {
+    let (app, _) = app();
+    assert_eq!(
+        call(&app, "GET", "/storage/volumestores", None).await.1,
+        json!({"Stores": ["default"]})
+    );
+    let v = json!({"Name": "data", "Driver": "vsphere", "Store": "default", "Capacity": 512});
+    assert_eq!(
+        call(&app, "POST", "/storage/volumes", Some(v.clone()))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        call(&app, "POST", "/storage/volumes", Some(v)).await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        call(&app, "GET", "/storage/volumes/data", None).await.1["Name"],
+        "data"
+    );
+    assert_eq!(
+        call(&app, "GET", "/storage/volumes?filterString=da", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/storage/volumes/data", None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "GET", "/storage/volumes/data", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (s, scope) = call(
+        &app,
+        "POST",
+        "/scopes",
+        Some(json!({"name": "net1", "scopeType": "bridge"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(scope["subnet"], "172.17.0.0/16");
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/scopes",
+            Some(json!({"name": "net1", "scopeType": "bridge"}))
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        call(&app, "GET", "/scopes", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        call(&app, "GET", "/scopes/net1", None).await.1[0]["name"],
+        "net1"
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/scopes/net1", None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "GET", "/scopes/net1", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// The persona's create, start, stop and rm over the router, checking the world after each.
+#[tokio::test]
+async fn persona_call_order_over_the_router() {
+    let (app, shared) = app();
+    let (store, layer, image) = pull(&shared);
+    let (s, created) = call(
+        &app,
+        "POST",
+        "/containers",
+        Some(json!({"name": "web", "numCPUs": 1, "memoryMB": 512})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (id, h) = (
+        created["id"].as_str().unwrap().to_string(),
+        created["handle"].as_str().unwrap().to_string(),
+    );
+    assert_eq!((id.len(), h.len()), (64, 32));
+    let join = json!({"handle": h, "deltaID": id, "imageID": image, "repoName": "busybox:latest"});
+    let h = call(
+        &app,
+        "POST",
+        &format!("/storage/{store}/info/{layer}"),
+        Some(join),
+    )
+    .await
+    .1["handle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = call(
+        &app,
+        "POST",
+        "/tasks",
+        Some(json!({"handle": h, "id": id, "path": "/bin/top", "attach": true})),
+    )
+    .await
+    .1;
+    let h = t["handle"].as_str().unwrap().to_string();
+    let h = call(
+        &app,
+        "POST",
+        "/tasks/binding",
+        Some(json!({"handle": h, "id": id})),
+    )
+    .await
+    .1["handle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let net = json!({"handle": h, "networkConfig": {"networkName": "default"}});
+    let h = call(&app, "POST", "/scopes/default/containers", Some(net))
+        .await
+        .1
+        .as_str()
+        .unwrap()
+        .to_string();
+    let h = call(&app, "POST", "/interaction", Some(json!({"handle": h})))
+        .await
+        .1["handle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let h = call(&app, "POST", "/logging", Some(json!({"handle": h})))
+        .await
+        .1["handle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(&app, "PUT", &format!("/containers/{h}?wait_time=-1"), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        StatusCode::NOT_FOUND,
+        "a committed handle is closed"
+    );
+    let info = call(&app, "GET", &format!("/containers/info/{id}"), None)
+        .await
+        .1;
+    assert_eq!(info["containerConfig"]["state"], "Created");
+    assert_eq!(info["containerConfig"]["repoName"], "busybox:latest");
+
+    // start
+    let h = call(&app, "GET", &format!("/containers/{id}"), None)
+        .await
+        .1
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, bound) = call(
+        &app,
+        "POST",
+        &format!("/scopes/containers/{h}/binding"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(bound["endpoints"][0]["address"], "172.16.0.2/16");
+    let h = call(
+        &app,
+        "PUT",
+        &format!("/containers/{h}/state"),
+        Some(json!("RUNNING")),
+    )
+    .await
+    .1
+    .as_str()
+    .unwrap()
+    .to_string();
+    assert_eq!(
+        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        StatusCode::OK
+    );
+    let info = call(&app, "GET", &format!("/containers/info/{id}"), None)
+        .await
+        .1;
+    assert_eq!(info["containerConfig"]["state"], "Running");
+    assert_eq!(info["processConfig"]["status"], "true");
+    {
+        let st = shared.lock();
+        let vm = vcsim_lite::vsphere::VmId::parse(info["containerConfig"]["vm"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(st.world.vm(vm).unwrap().power_state, PowerState::PoweredOn);
+        st.world.check_invariants().unwrap();
+    }
+    assert_eq!(
+        call(&app, "GET", "/containers/list", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        call(&app, "DELETE", &format!("/containers/{id}"), None)
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+
+    // stop
+    let h = call(&app, "GET", &format!("/containers/{id}"), None)
+        .await
+        .1
+        .as_str()
+        .unwrap()
+        .to_string();
+    let h = call(
+        &app,
+        "PUT",
+        &format!("/containers/{h}/state"),
+        Some(json!("STOPPED")),
+    )
+    .await
+    .1
+    .as_str()
+    .unwrap()
+    .to_string();
+    assert_eq!(
+        call(&app, "GET", &format!("/containers/{h}/state"), None)
+            .await
+            .1["state"],
+        "Running"
+    );
+    assert_eq!(
+        call(&app, "PUT", &format!("/containers/{h}?wait_time=5"), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert!(
+        call(&app, "GET", "/containers/list", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/containers/{id}/wait?timeout=1"),
+            None
+        )
+        .await
+        .1["containerConfig"]["state"],
+        "Stopped"
+    );
+
+    // rm
+    let h = call(&app, "GET", &format!("/containers/{id}"), None)
+        .await
+        .1
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(
+            &app,
+            "DELETE",
+            &format!("/scopes/containers/{h}/binding"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "DELETE", &format!("/containers/{id}"), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "GET", &format!("/containers/info/{id}"), None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let st = shared.lock();
+    st.world.check_invariants().unwrap();
+    assert_eq!(st.portlayer.scopes().allocated_count(), 0);
+    let events: Vec<&str> = st.portlayer.events().iter().map(|e| e.event).collect();
+    assert_eq!(events, ["Created", "Started", "Stopped", "Removed"]);
+}
+
+#[tokio::test]
+async fn task_routes_and_error_codes() {
+    let (app, _) = app();
+    let created = call(&app, "POST", "/containers?name=t", Some(json!({})))
+        .await
+        .1;
+    let (id, h) = (
+        created["id"].as_str().unwrap().to_string(),
+        created["handle"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/tasks",
+            Some(json!({"handle": h, "path": ""}))
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    let h = call(
+        &app,
+        "POST",
+        "/tasks",
+        Some(json!({"handle": h, "path": "/bin/sh"})),
+    )
+    .await
+    .1["handle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/tasks",
+            Some(json!({"handle": h, "path": "/bin/sh"}))
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    let (s, t) = call(&app, "GET", &format!("/tasks?handle={h}&id={id}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(t["state"], "created");
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/tasks/wait?handle={h}&id={id}"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/tasks/binding",
+            Some(json!({"handle": h, "id": "nope"}))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            &format!("/containers/{h}/state"),
+            Some(json!("FLYING"))
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&app, "PUT", &format!("/containers/{h}?wait_time=x"), None)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            &format!("/containers/{id}/signal?signal=9"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "GET", &format!("/containers/{id}/logs"), None)
+            .await
+            .0,
+        StatusCode::NOT_IMPLEMENTED
+    );
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/interaction",
+            Some(json!({"handle": "nope"}))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// The same persona sequence against `serve` on a real socket, with a minimal HTTP client.
+#[test]
+fn serve_answers_over_a_real_socket() {
+    use std::io::{Read, Write};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let listen = vcsim_lite::http::serve::Listen {
+                portlayer: "127.0.0.1:0".parse().unwrap(),
+                docker: "127.0.0.1:0".parse().unwrap(),
+            };
+            let serve = vcsim_lite::http::serve::serve(stack(), 0, listen, move |pl, _| {
+                let _ = tx.send(pl);
+            });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(20), serve).await;
+        })
+    });
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("server ready");
+    let request = |method: &str, path: &str, body: &str| -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("write");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let status = out
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (
+            status,
+            out.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(request("GET", "/_ping", ""), (200, "OK".into()));
+    let (s, body) = request("POST", "/containers", r#"{"name":"net"}"#);
+    assert_eq!(s, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let h = v["handle"].as_str().unwrap();
+    let (s, _) = request("PUT", &format!("/containers/{h}"), "");
+    assert_eq!(s, 200);
+    let (s, body) = request("GET", "/containers/list?all=true", "");
+    assert_eq!(s, 200);
+    assert!(body.contains("\"Created\""), "{body}");
+    drop(server);
+}
