@@ -25,10 +25,12 @@ clippy:
 unit:
 	$(CARGO) test --workspace
 
-## bench: lifecycle throughput (divan) and 10,000-VM world build time and peak RSS
+## bench: world lifecycle throughput (divan), 10,000-VM build, Port Layer API over loopback (wrk + http_load)
 bench:
 	$(CARGO) bench -p vcsim-lite --bench world
 	$(CARGO) run --release -q -p vcsim-lite --example build_large -- 10000
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	bash vcsim-lite/benches/http_bench.sh
 
 ## fuzz: the world property test with many cases and a fresh seed (printed; replay with SEED=)
 fuzz:
