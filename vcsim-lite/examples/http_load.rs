@@ -19,11 +19,19 @@ impl Conn {
     async fn new(addr: &str) -> std::io::Result<Conn> {
         let s = TcpStream::connect(addr).await?;
         s.set_nodelay(true)?;
-        Ok(Conn { stream: BufReader::new(s), addr: addr.to_string() })
+        Ok(Conn {
+            stream: BufReader::new(s),
+            addr: addr.to_string(),
+        })
     }
 
     /// One request; returns (status, body).
-    async fn call(&mut self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
         let req = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.addr,
@@ -32,7 +40,11 @@ impl Conn {
         self.stream.get_mut().write_all(req.as_bytes()).await?;
         let mut line = String::new();
         self.stream.read_line(&mut line).await?;
-        let status = line.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let mut len = 0usize;
         loop {
             line.clear();
@@ -51,7 +63,10 @@ impl Conn {
 }
 
 fn field(body: &str, key: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v[key].as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v[key].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn unquote(body: &str) -> String {
@@ -83,7 +98,10 @@ async fn lifecycle(c: &mut Conn) -> Result<(), String> {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:2377".into());
+    let addr = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:2377".into());
     let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(16);
     let seconds: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(10);
     let deadline = Instant::now() + Duration::from_secs(seconds);

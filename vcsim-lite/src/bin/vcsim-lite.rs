@@ -74,6 +74,9 @@ struct ServeArgs {
     /// A fault rule (repeatable).
     #[arg(long = "fault", value_name = "RULE")]
     faults: Vec<FaultRule>,
+    /// Extra registry images (TOML `[[image]]` recipes) added to the built-in catalogue.
+    #[arg(long, value_name = "FILE")]
+    images: Option<PathBuf>,
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {

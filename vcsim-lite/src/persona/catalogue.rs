@@ -22,6 +22,7 @@ pub struct Catalogue {
 
 /// What an image is made of; every id and byte of the pulled image derives from it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageRecipe {
     /// Repository path on Docker Hub, e.g. `library/busybox`.
     pub repository: String,
@@ -41,6 +42,7 @@ pub struct ImageRecipe {
 
 /// One layer of a recipe. Its tar is small and synthetic; `size_bytes` is what gets reported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LayerRecipe {
     /// Declared uncompressed size, as `docker history` would show it.
     pub size_bytes: u64,

@@ -309,3 +309,79 @@ impl Persona {
         })
     }
 }
+
+/// An images file: extra registry images for the catalogue, e.g.
+///
+/// ```toml
+/// [[image]]
+/// repository = "myorg/app"
+/// tag = "1.0"
+/// cmd = ["/app"]
+/// env = []
+/// os = "linux"
+/// architecture = "amd64"
+/// layers = [
+///   { size_bytes = 5000000, created_by = "ADD rootfs.tar /" },
+///   { size_bytes = 20000000, created_by = "COPY app /app" },
+/// ]
+/// ```
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImagesFile {
+    image: Vec<catalogue::ImageRecipe>,
+}
+
+/// Adds the images of a TOML images file to `catalogue`; errors name the file and the place.
+pub fn load_images(catalogue: &mut Catalogue, text: &str, file: &str) -> Result<usize, String> {
+    let parsed: ImagesFile = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+    let n = parsed.image.len();
+    for (i, recipe) in parsed.image.into_iter().enumerate() {
+        catalogue
+            .add(recipe)
+            .map_err(|e| format!("{file}: image[{i}]: {e}"))?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+[[image]]
+repository = "myorg/app"
+tag = "1.0"
+cmd = ["/app"]
+env = []
+os = "linux"
+architecture = "amd64"
+layers = [
+  { size_bytes = 5000000, created_by = "ADD rootfs.tar /" },
+  { size_bytes = 20000000, created_by = "COPY app /app" },
+]
+"#;
+
+    #[test]
+    fn images_file_extends_the_catalogue() {
+        let mut c = Catalogue::builtin();
+        assert_eq!(load_images(&mut c, FILE, "images.toml"), Ok(1));
+        let img = c.resolve("myorg/app:1.0").expect("added image resolves");
+        assert_eq!(img.layers.len(), 2);
+        assert_eq!(img.size_bytes, 25_000_000);
+    }
+
+    #[test]
+    fn bad_images_files_name_the_file_and_problem() {
+        let mut c = Catalogue::builtin();
+        let e = load_images(&mut c, "[[image]]\nrepository = 3\n", "x.toml").unwrap_err();
+        assert!(e.starts_with("x.toml: ") && e.contains("line 2"), "{e}");
+        let bad_name = FILE.replace("myorg/app", "MyOrg/App");
+        let e = load_images(&mut c, &bad_name, "x.toml").unwrap_err();
+        assert!(
+            e.contains("image[0]") && e.contains("invalid reference format"),
+            "{e}"
+        );
+        let e = load_images(&mut c, &FILE.replace("os = ", "oss = "), "x.toml").unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+}

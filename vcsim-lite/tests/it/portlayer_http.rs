@@ -710,20 +710,32 @@ fn serve_answers_over_a_real_socket() {
 #[tokio::test]
 async fn events_stream_republishes_container_events_as_json_lines() {
     let (app, shared) = app();
-    let req = Request::builder().uri("/events").body(Body::empty()).expect("request");
+    let req = Request::builder()
+        .uri("/events")
+        .body(Body::empty())
+        .expect("request");
     let res = app.clone().oneshot(req).await.expect("response");
     assert_eq!(res.status(), StatusCode::OK);
     let mut body = res.into_body();
-    let created = call(&app, "POST", "/containers", Some(json!({"name": "ev"}))).await.1;
-    let (id, h) = (created["id"].as_str().unwrap().to_string(), created["handle"].as_str().unwrap().to_string());
-    assert_eq!(call(&app, "PUT", &format!("/containers/{h}"), None).await.0, StatusCode::OK);
+    let created = call(&app, "POST", "/containers", Some(json!({"name": "ev"})))
+        .await
+        .1;
+    let (id, h) = (
+        created["id"].as_str().unwrap().to_string(),
+        created["handle"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(
+        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        StatusCode::OK
+    );
     let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
         .await
         .expect("an event within 5 s")
         .expect("a frame")
         .expect("no error");
     let data = frame.into_data().expect("data frame");
-    let line: Value = serde_json::from_slice(data.split(|b| *b == b'\n').next().unwrap()).expect("json line");
+    let line: Value =
+        serde_json::from_slice(data.split(|b| *b == b'\n').next().unwrap()).expect("json line");
     assert_eq!(line["Type"], "events.ContainerEvent");
     assert_eq!(line["Event"], "Created");
     assert_eq!(line["Ref"], id.as_str());
