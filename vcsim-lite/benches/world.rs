@@ -44,3 +44,33 @@ fn lifecycle_cycle_zero_latency(b: Bencher) {
     b.counter(divan::counter::ItemsCount::new(1u32))
         .bench_local(|| cycle(&mut w, &spec));
 }
+
+/// One container lifecycle through the port layer in process: create + commit, start
+/// (handle, RUNNING, commit), stop (handle, STOPPED, commit), remove.
+#[divan::bench(sample_count = 200, sample_size = 50)]
+fn portlayer_container_lifecycle(b: Bencher) {
+    use vcsim_lite::portlayer::containers::CreateConfig;
+    use vcsim_lite::portlayer::{PortLayer, VchConfig};
+    let mut w = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .expect("world");
+    let mut pl = PortLayer::create(&mut w, VchConfig::new("bench")).expect("vch");
+    b.counter(divan::counter::ItemsCount::new(1u32))
+        .bench_local(|| {
+            let cfg = CreateConfig {
+                num_cpus: Some(1),
+                memory_mb: Some(512),
+                ..Default::default()
+            };
+            let (id, h) = pl.create_container(&mut w, cfg).expect("create");
+            pl.commit(&mut w, &h, None).expect("commit");
+            let h = pl.get_handle(&mut w, &id).expect("handle");
+            let h = pl.change_state(&h, "RUNNING").expect("state");
+            pl.commit(&mut w, &h, None).expect("start");
+            let h = pl.get_handle(&mut w, &id).expect("handle");
+            let h = pl.change_state(&h, "STOPPED").expect("state");
+            pl.commit(&mut w, &h, None).expect("stop");
+            pl.remove_container(&mut w, &id).expect("remove");
+        });
+}
