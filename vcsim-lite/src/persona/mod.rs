@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
+use crate::portlayer::images::LayerWrite;
 use crate::portlayer::{ContainerState, PortLayer, PortLayerError};
 use crate::vsphere::World;
 pub use catalogue::{Catalogue, CatalogueError, PulledImage};
@@ -135,15 +136,17 @@ impl Persona {
                 existing.push(layer.id.clone());
                 continue;
             }
-            let meta = Some(("metaData".to_string(), layer.v1_compat.clone()));
+            let meta = Some(("metaData", layer.v1_compat.as_str()));
             pl.write_image(
                 w,
-                &store,
-                &layer.id,
-                &layer.parent,
-                &layer.sum,
-                meta,
-                &layer.tar,
+                &LayerWrite {
+                    store: &store,
+                    image_id: &layer.id,
+                    parent_id: &layer.parent,
+                    sum: &layer.sum,
+                    metadata: meta,
+                    body: &layer.tar,
+                },
             )?;
             written.push(layer.id.clone());
         }

@@ -24,6 +24,23 @@ const MAX_NAME_LEN: usize = 128;
 /// The metadata key under which the persona stores docker's v1Compatibility JSON.
 const DOCKER_METADATA_KEY: &str = "metaData";
 
+/// One layer to write (the WriteImage call): the layer tar `body` must hash to `sum`.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerWrite<'a> {
+    /// Image store name.
+    pub store: &'a str,
+    /// The layer's id (docker's v1 id).
+    pub image_id: &'a str,
+    /// Its parent's id, or `scratch`.
+    pub parent_id: &'a str,
+    /// `sha256:<hex>` of `body`.
+    pub sum: &'a str,
+    /// One metadata key and value (VIC sends `metaData` and the v1Compatibility JSON).
+    pub metadata: Option<(&'a str, &'a str)>,
+    /// The layer tar.
+    pub body: &'a [u8],
+}
+
 /// An image layer as `GET /storage/{store}/info/{id}` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageInfo {
@@ -195,17 +212,16 @@ impl ImageStores {
     /// must hash to `sum`. The layer's disk takes its size on the datastore; a failure records
     /// nothing. Unlike VIC, which answers an existing id with that image, an existing id is a
     /// 409 so that callers cannot mistake a re-pull for a fresh write.
-    #[allow(clippy::too_many_arguments)]
-    pub fn write_image(
-        &mut self,
-        w: &mut World,
-        store: &str,
-        image_id: &str,
-        parent_id: &str,
-        sum: &str,
-        metadata: Option<(String, String)>,
-        body: &[u8],
-    ) -> Result<ImageInfo> {
+    pub fn write_image(&mut self, w: &mut World, req: &LayerWrite<'_>) -> Result<ImageInfo> {
+        let LayerWrite {
+            store,
+            image_id,
+            parent_id,
+            sum,
+            body,
+            ..
+        } = *req;
+        let metadata = req.metadata.map(|(k, v)| (k.to_string(), v.to_string()));
         let s = self.store(store)?;
         check_name("image id", image_id)?;
         if image_id == SCRATCH {

@@ -3,7 +3,7 @@
 
 use super::PortLayer;
 use super::error::{PortLayerError, Result};
-use super::images::ImageInfo;
+use super::images::{ImageInfo, LayerWrite};
 use super::volumes::{VolumeInfo, VolumeRequest};
 use crate::vsphere::World;
 
@@ -33,21 +33,9 @@ impl PortLayer {
     }
 
     /// `POST /storage/{store}` (WriteImage): one layer, checked against its `sum`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn write_image(
-        &mut self,
-        w: &mut World,
-        store: &str,
-        image_id: &str,
-        parent_id: &str,
-        sum: &str,
-        metadata: Option<(String, String)>,
-        body: &[u8],
-    ) -> Result<ImageInfo> {
+    pub fn write_image(&mut self, w: &mut World, req: &LayerWrite<'_>) -> Result<ImageInfo> {
         self.check_storage_quota()?;
-        let info = self
-            .images
-            .write_image(w, store, image_id, parent_id, sum, metadata, body)?;
+        let info = self.images.write_image(w, req)?;
         self.seen(w);
         Ok(info)
     }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::LayerWrite;
 use super::*;
 use crate::sim::FaultKind;
 use crate::vsphere::{InventorySpec, LatencyProfile, VmConfigChange, VmSpec, WorldBuilder};
@@ -52,12 +53,14 @@ fn write(st: &mut ImageStores, w: &mut World, id: &str, parent: &str) -> Result<
     let body = format!("tar of {id}");
     st.write_image(
         w,
-        STORE,
-        id,
-        parent,
-        &sum(body.as_bytes()),
-        None,
-        body.as_bytes(),
+        &LayerWrite {
+            store: STORE,
+            image_id: id,
+            parent_id: parent,
+            sum: &sum(body.as_bytes()),
+            metadata: None,
+            body: body.as_bytes(),
+        },
     )
 }
 
@@ -72,8 +75,8 @@ fn ids(list: &[ImageInfo]) -> Vec<&str> {
     list.iter().map(|i| i.id.as_str()).collect()
 }
 
-fn meta(key: &str, value: &str) -> Option<(String, String)> {
-    Some((key.to_string(), value.to_string()))
+fn meta<'a>(key: &'a str, value: &'a str) -> Option<(&'a str, &'a str)> {
+    Some((key, value))
 }
 
 #[test]
@@ -147,7 +150,17 @@ fn a_checksum_mismatch_writes_nothing() {
     let body = b"the real tar";
     let wrong = sum(b"another tar");
     let e = st
-        .write_image(&mut w, STORE, "l2", "l1", &wrong, None, body)
+        .write_image(
+            &mut w,
+            &LayerWrite {
+                store: STORE,
+                image_id: "l2",
+                parent_id: "l1",
+                sum: &wrong,
+                metadata: None,
+                body,
+            },
+        )
         .unwrap_err();
     assert_eq!(e.status(), 400);
     let msg = e.to_string();
@@ -159,7 +172,17 @@ fn a_checksum_mismatch_writes_nothing() {
     let short = "sha256:abcd".to_string();
     let no_prefix = sum(body).replace("sha256:", "md5:");
     for bad in [short, no_prefix, String::new()] {
-        let e = st.write_image(&mut w, STORE, "l2", "l1", &bad, None, body);
+        let e = st.write_image(
+            &mut w,
+            &LayerWrite {
+                store: STORE,
+                image_id: "l2",
+                parent_id: "l1",
+                sum: &bad,
+                metadata: None,
+                body,
+            },
+        );
         assert_eq!(e.unwrap_err().status(), 400, "{bad:?}");
     }
     ok(&w);
@@ -171,8 +194,18 @@ fn a_checksum_mismatch_writes_nothing() {
     );
     // An upper-case digest is the same digest.
     let upper = format!("sha256:{}", sum(body)["sha256:".len()..].to_uppercase());
-    st.write_image(&mut w, STORE, "l2", "l1", &upper, None, body)
-        .expect("upper-case hex");
+    st.write_image(
+        &mut w,
+        &LayerWrite {
+            store: STORE,
+            image_id: "l2",
+            parent_id: "l1",
+            sum: &upper,
+            metadata: None,
+            body,
+        },
+    )
+    .expect("upper-case hex");
 }
 
 #[test]
@@ -191,7 +224,17 @@ fn unknown_parents_duplicates_and_bad_ids_are_refused() {
         assert_eq!(e.status(), 400, "{bad:?}");
     }
     let body = b"x";
-    let e = st.write_image(&mut w, "nostore", "l9", SCRATCH, &sum(body), None, body);
+    let e = st.write_image(
+        &mut w,
+        &LayerWrite {
+            store: "nostore",
+            image_id: "l9",
+            parent_id: SCRATCH,
+            sum: &sum(body),
+            metadata: None,
+            body,
+        },
+    );
     assert_eq!(e, Err(PortLayerError::not_found("image store", "nostore")));
     ok(&w);
     assert_eq!(free(&w, ds), start - 1);
@@ -207,12 +250,14 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
     let l1 = st
         .write_image(
             &mut w,
-            STORE,
-            "l1",
-            SCRATCH,
-            &sum(body),
-            meta("metaData", v1),
-            body,
+            &LayerWrite {
+                store: STORE,
+                image_id: "l1",
+                parent_id: SCRATCH,
+                sum: &sum(body),
+                metadata: meta("metaData", v1),
+                body,
+            },
         )
         .expect("l1");
     assert_eq!(l1.size_bytes, 50 * MIB);
@@ -224,12 +269,14 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
     let big = r#"{"Size":10737418241}"#;
     st.write_image(
         &mut w,
-        STORE,
-        "l2",
-        "l1",
-        &sum(body),
-        meta("metaData", big),
-        body,
+        &LayerWrite {
+            store: STORE,
+            image_id: "l2",
+            parent_id: "l1",
+            sum: &sum(body),
+            metadata: meta("metaData", big),
+            body,
+        },
     )
     .expect("l2");
     let (_, path) = st.layer_disk(STORE, "l2").expect("disk");
@@ -246,10 +293,21 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
     ];
     for (id, m) in cases {
         let i = st
-            .write_image(&mut w, STORE, id, SCRATCH, &sum(body), m.clone(), body)
+            .write_image(
+                &mut w,
+                &LayerWrite {
+                    store: STORE,
+                    image_id: id,
+                    parent_id: SCRATCH,
+                    sum: &sum(body),
+                    metadata: m,
+                    body,
+                },
+            )
             .expect("layer");
         assert_eq!(i.size_bytes, body.len() as u64, "{id}");
-        assert_eq!(i.metadata, m.into_iter().collect::<BTreeMap<_, _>>());
+        let owned = m.map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(i.metadata, owned.into_iter().collect::<BTreeMap<_, _>>());
     }
     assert_eq!(free(&w, ds), start - 50 - 10241 - 4);
 
@@ -257,12 +315,14 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
     let huge = format!(r#"{{"Size":{}}}"#, u64::MAX);
     let e = st.write_image(
         &mut w,
-        STORE,
-        "l7",
-        SCRATCH,
-        &sum(body),
-        meta("metaData", &huge),
-        body,
+        &LayerWrite {
+            store: STORE,
+            image_id: "l7",
+            parent_id: SCRATCH,
+            sum: &sum(body),
+            metadata: meta("metaData", &huge),
+            body,
+        },
     );
     assert_eq!(e.unwrap_err().status(), 400);
     ok(&w);
@@ -280,8 +340,18 @@ fn usage_counts_layers_but_not_scratch() {
     assert_eq!(st.total_bytes(), expected);
     st.create_store(&mut w, "second").expect("second store");
     let body = b"second store layer";
-    st.write_image(&mut w, "second", "s1", SCRATCH, &sum(body), None, body)
-        .expect("s1");
+    st.write_image(
+        &mut w,
+        &LayerWrite {
+            store: "second",
+            image_id: "s1",
+            parent_id: SCRATCH,
+            sum: &sum(body),
+            metadata: None,
+            body,
+        },
+    )
+    .expect("s1");
     assert_eq!(st.usage_bytes("second"), Ok(body.len() as u64));
     assert_eq!(st.total_bytes(), expected + body.len() as u64);
     assert_eq!(st.stores(), vec![STORE.to_string(), "second".to_string()]);
@@ -391,12 +461,14 @@ fn deleting_the_whole_chain_returns_the_space() {
     let v1 = r#"{"Size":104857600}"#;
     st.write_image(
         &mut w,
-        STORE,
-        "l4",
-        "l3",
-        &sum(body),
-        meta("metaData", v1),
-        body,
+        &LayerWrite {
+            store: STORE,
+            image_id: "l4",
+            parent_id: "l3",
+            sum: &sum(body),
+            metadata: meta("metaData", v1),
+            body,
+        },
     )
     .expect("l4");
     assert_eq!(free(&w, ds), start - 103);
@@ -462,12 +534,14 @@ fn no_disk_space_surfaces_as_vsphere_503_and_records_nothing() {
     let e = st
         .write_image(
             &mut w,
-            STORE,
-            "l2",
-            "l1",
-            &sum(body),
-            meta("metaData", v1),
-            body,
+            &LayerWrite {
+                store: STORE,
+                image_id: "l2",
+                parent_id: "l1",
+                sum: &sum(body),
+                metadata: meta("metaData", v1),
+                body,
+            },
         )
         .unwrap_err();
     assert_eq!(e.status(), 503);
@@ -485,8 +559,18 @@ fn no_disk_space_surfaces_as_vsphere_503_and_records_nothing() {
     );
     // The id is free to be written once there is room.
     let body = b"smaller";
-    st.write_image(&mut w, STORE, "l2", "l1", &sum(body), None, body)
-        .expect("fits");
+    st.write_image(
+        &mut w,
+        &LayerWrite {
+            store: STORE,
+            image_id: "l2",
+            parent_id: "l1",
+            sum: &sum(body),
+            metadata: None,
+            body,
+        },
+    )
+    .expect("fits");
 
     // A datastore too small for scratch: no store at all.
     let (mut w, ds) = world_with_shared_ds(Some(10));
