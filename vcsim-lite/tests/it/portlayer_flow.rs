@@ -300,3 +300,128 @@ fn volumes_are_kept_when_a_container_is_removed_and_in_use_while_joined() {
     pl.delete_volume(&mut w, "data").unwrap();
     w.check_invariants().unwrap();
 }
+
+#[test]
+fn vm_changes_made_behind_the_port_layers_back_are_republished_as_container_events() {
+    let (mut w, mut pl, mut persona) = setup();
+    let id = docker_create(&mut w, &mut pl, &mut persona, "ext");
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    let h = pl.change_state(&h, "RUNNING").unwrap();
+    pl.commit(&mut w, &h, None).unwrap();
+    let vm = pl.container_info(&w, &id).unwrap().vm;
+    // Someone powers the VM off in vSphere directly.
+    w.power_off_vm(vm).unwrap();
+    let info = pl.container_info(&w, &id).unwrap();
+    assert_eq!(info.state, ContainerState::Stopped);
+    assert_eq!(info.process.unwrap().exit_code, 143);
+    assert_eq!(pl.events().last().map(|e| e.event), Some("Stopped"));
+    // ... and destroys it: the container is dropped and its IPs released.
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    pl.scopes_bind(&h).unwrap();
+    assert_eq!(pl.scopes().allocated_count(), 1);
+    w.destroy_vm(vm).unwrap();
+    assert_eq!(pl.container_info(&w, &id).unwrap_err().status(), 404);
+    assert_eq!(pl.events().last().map(|e| e.event), Some("Removed"));
+    assert_eq!(pl.scopes().allocated_count(), 0);
+    assert!(pl.handles().is_empty());
+}
+
+#[test]
+fn rename_sessions_endpoints_and_scope_removal() {
+    let (mut w, mut pl, mut persona) = setup();
+    let id = docker_create(&mut w, &mut pl, &mut persona, "old");
+    let other = docker_create(&mut w, &mut pl, &mut persona, "taken");
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    assert_eq!(pl.rename(&h, "taken").unwrap_err().status(), 409);
+    assert_eq!(pl.rename(&h, "bad name").unwrap_err().status(), 400);
+    let h = pl.rename(&h, "new").unwrap();
+    pl.commit(&mut w, &h, None).unwrap();
+    let info = pl.container_info(&w, &id).unwrap();
+    assert_eq!(info.name, "new");
+    assert_eq!(&*w.vm(info.vm).unwrap().name, format!("new-{}", &id[..12]));
+
+    // A second session: join, bind, inspect, unbind, remove.
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    let task = TaskJoinConfig {
+        id: Some("exec1".into()),
+        path: "/bin/ls".into(),
+        ..Default::default()
+    };
+    let (h, sid) = pl.task_join(&h, task).unwrap();
+    assert_eq!(sid, "exec1");
+    let h = pl.task_bind(&h, "exec1").unwrap();
+    let (s, state) = pl.task_inspect(&w, &h, "exec1").unwrap();
+    assert_eq!((s.active, state), (true, "created"));
+    assert_eq!(pl.task_wait(&w, &h, "exec1").unwrap_err().status(), 428);
+    let h = pl.task_unbind(&h, "exec1").unwrap();
+    let h = pl.task_remove(&h, "exec1").unwrap();
+    assert_eq!(pl.task_remove(&h, "exec1").unwrap_err().status(), 404);
+    assert_eq!(pl.task_inspect(&w, &h, "exec1").unwrap_err().status(), 404);
+
+    // Endpoints by handle and by id; removal from the scope.
+    assert_eq!(pl.container_endpoints(&id).unwrap().len(), 1);
+    assert_eq!(pl.container_endpoints(&h).unwrap()[0].scope, "bridge");
+    assert_eq!(pl.container_endpoints("nope").unwrap_err().status(), 404);
+    let h = pl.scopes_remove(&h, "default").unwrap();
+    assert!(pl.container_endpoints(&id).unwrap().is_empty());
+    assert_eq!(pl.scopes_remove(&h, "default").unwrap_err().status(), 404);
+    assert_eq!(pl.handle_state(&w, &h).unwrap(), ContainerState::Created);
+    pl.commit(&mut w, &h, None).unwrap();
+    w.check_invariants().unwrap();
+    assert_ne!(id, other);
+}
+
+#[test]
+fn running_sessions_report_started_and_wait_returns() {
+    let (mut w, mut pl, mut persona) = setup();
+    let id = docker_create(&mut w, &mut pl, &mut persona, "run");
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    let h = pl.change_state(&h, "RUNNING").unwrap();
+    pl.commit(&mut w, &h, None).unwrap();
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    let (s, state) = pl.task_inspect(&w, &h, &id).unwrap();
+    assert_eq!((s.started.as_str(), state), ("true", "running"));
+    assert_eq!(pl.task_wait(&w, &h, &id).unwrap().id, id);
+    let vm = pl.container_info(&w, &id).unwrap().vm;
+    assert_eq!(
+        w.vm(vm).unwrap().extra_config[&format!("guestinfo.vice./sessions/{id}/started")],
+        "true"
+    );
+    // An exec session committed while running starts at once.
+    let task = TaskJoinConfig {
+        id: Some("exec".into()),
+        path: "/bin/date".into(),
+        ..Default::default()
+    };
+    let (h, _) = pl.task_join(&h, task).unwrap();
+    let h = pl.task_bind(&h, "exec").unwrap();
+    pl.commit(&mut w, &h, None).unwrap();
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    assert_eq!(pl.task_inspect(&w, &h, "exec").unwrap().1, "running");
+}
+
+#[test]
+fn injected_power_on_fault_is_a_503_and_publishes_failed() {
+    let rule: vcsim_lite::sim::fault::FaultRule =
+        "PowerOnVM_Task:vm/flaky-*=InsufficientResourcesFault"
+            .parse()
+            .unwrap();
+    let mut w = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .fault(rule)
+        .build()
+        .unwrap();
+    let mut pl = PortLayer::create(&mut w, VchConfig::new("vch-f")).unwrap();
+    let mut persona = Persona::new(Catalogue::builtin());
+    let id = docker_create(&mut w, &mut pl, &mut persona, "flaky");
+    let h = pl.get_handle(&mut w, &id).unwrap();
+    let h = pl.change_state(&h, "RUNNING").unwrap();
+    let err = pl.commit(&mut w, &h, None).unwrap_err();
+    assert_eq!(err.status(), 503, "{err}");
+    assert_eq!(pl.events().last().map(|e| e.event), Some("Failed"));
+    assert_eq!(
+        pl.container_info(&w, &id).unwrap().state,
+        ContainerState::Created
+    );
+    w.check_invariants().unwrap();
+}

@@ -741,3 +741,123 @@ async fn events_stream_republishes_container_events_as_json_lines() {
     assert_eq!(line["Ref"], id.as_str());
     assert_eq!(shared.lock().portlayer.events().len(), 1);
 }
+
+#[tokio::test]
+async fn remaining_handle_routes_rename_unbind_and_remove() {
+    let (app, _) = app();
+    let created = call(&app, "POST", "/containers", Some(json!({"name": "r"})))
+        .await
+        .1;
+    let (id, h) = (
+        created["id"].as_str().unwrap().to_string(),
+        created["handle"].as_str().unwrap().to_string(),
+    );
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &format!("/containers/{h}/name?name=renamed"),
+        None,
+    )
+    .await;
+    assert_eq!((s, v.as_str()), (StatusCode::OK, Some(h.as_str())));
+    assert_eq!(
+        call(&app, "PATCH", &format!("/containers/{h}/name"), None)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let t = call(
+        &app,
+        "POST",
+        "/tasks",
+        Some(json!({"handle": h, "path": "/bin/sh"})),
+    )
+    .await
+    .1;
+    assert_eq!(t["id"], id.as_str());
+    let hid = json!({"handle": h, "id": id});
+    assert_eq!(
+        call(&app, "POST", "/tasks/binding", Some(hid.clone()))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/tasks/binding", Some(hid.clone()))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/tasks", Some(hid.clone())).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/tasks", Some(hid)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    for path in ["/interaction/binding", "/logging/binding"] {
+        assert_eq!(
+            call(&app, "POST", path, Some(json!({"handle": h}))).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&app, "DELETE", path, Some(json!({"handle": h})))
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&app, "POST", path, Some(json!({"handle": "nope"})))
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let net = json!({"handle": h, "networkConfig": {"networkName": "default"}});
+    assert_eq!(
+        call(&app, "POST", "/scopes/default/containers", Some(net))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "GET", &format!("/scopes/containers/{h}"), None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        call(
+            &app,
+            "DELETE",
+            &format!("/scopes/default/containers/{h}"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &app,
+            "DELETE",
+            &format!("/scopes/default/containers/{h}"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        StatusCode::OK
+    );
+    let info = call(&app, "GET", &format!("/containers/info/{id}"), None)
+        .await
+        .1;
+    assert_eq!(info["containerConfig"]["names"][0], "renamed");
+}
