@@ -3,4 +3,5 @@
 mod portlayer_flow;
 
 mod docker_api;
+mod http_fuzz;
 mod portlayer_http;

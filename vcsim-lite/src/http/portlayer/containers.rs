@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -37,7 +37,7 @@ pub(super) fn non_negative(v: Option<i64>, what: &str) -> ApiResult<Option<u64>>
 
 pub(super) async fn create_container(
     State(s): State<Shared>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
     b: Bytes,
 ) -> ApiResult {
     let c: CreateBody = if b.is_empty() {
@@ -62,7 +62,7 @@ pub(super) async fn create_container(
     ok_json(json!({"id": id, "handle": handle}))
 }
 
-pub(super) async fn get_handle(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_handle(State(s): State<Shared>, ApiPath(id): ApiPath<String>) -> ApiResult {
     let mut st = s.lock();
     let st = &mut *st;
     let h = st.portlayer.get_handle(&mut st.world, &id)?;
@@ -71,8 +71,8 @@ pub(super) async fn get_handle(State(s): State<Shared>, Path(id): Path<String>) 
 
 pub(super) async fn commit(
     State(s): State<Shared>,
-    Path(handle): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiPath(handle): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let wait = match q.get("wait_time") {
         Some(v) => Some(
@@ -89,7 +89,7 @@ pub(super) async fn commit(
 
 pub(super) async fn change_state(
     State(s): State<Shared>,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     b: Bytes,
 ) -> ApiResult {
     // The persona sends the state as a JSON string; accept a bare word too.
@@ -99,7 +99,10 @@ pub(super) async fn change_state(
     ok_json(json!(h))
 }
 
-pub(super) async fn get_state(State(s): State<Shared>, Path(handle): Path<String>) -> ApiResult {
+pub(super) async fn get_state(
+    State(s): State<Shared>,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult {
     let mut st = s.lock();
     let st = &mut *st;
     let state = st.portlayer.handle_state(&st.world, &handle)?;
@@ -108,8 +111,8 @@ pub(super) async fn get_state(State(s): State<Shared>, Path(handle): Path<String
 
 pub(super) async fn rename(
     State(s): State<Shared>,
-    Path(handle): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiPath(handle): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let h = s.lock().portlayer.rename(&handle, required(&q, "name")?)?;
     ok_json(json!(h))
@@ -145,7 +148,10 @@ pub fn container_json(c: &ContainerInfo) -> Value {
     })
 }
 
-pub(super) async fn container_info(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn container_info(
+    State(s): State<Shared>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult {
     let mut st = s.lock();
     let st = &mut *st;
     let info = st.portlayer.container_info(&st.world, &id)?;
@@ -154,7 +160,7 @@ pub(super) async fn container_info(State(s): State<Shared>, Path(id): Path<Strin
 
 pub(super) async fn list_containers(
     State(s): State<Shared>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let all = matches!(q.get("all").map(String::as_str), Some("true" | "1"));
     let mut st = s.lock();
@@ -163,7 +169,10 @@ pub(super) async fn list_containers(
     ok_json(list.iter().map(container_json).collect())
 }
 
-pub(super) async fn remove_container(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn remove_container(
+    State(s): State<Shared>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult {
     let mut st = s.lock();
     let st = &mut *st;
     st.portlayer.remove_container(&mut st.world, &id)?;
@@ -172,8 +181,8 @@ pub(super) async fn remove_container(State(s): State<Shared>, Path(id): Path<Str
 
 pub(super) async fn signal(
     State(s): State<Shared>,
-    Path(id): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let sig = required(&q, "signal")?;
     let sig: i64 = sig
@@ -188,8 +197,8 @@ pub(super) async fn signal(
 /// Waits (in wall time, at most `timeout` seconds, 60 by default) for the container to stop.
 pub(super) async fn wait(
     State(s): State<Shared>,
-    Path(id): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let timeout: u64 = match q.get("timeout") {
         Some(t) => t

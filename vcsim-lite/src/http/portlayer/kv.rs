@@ -1,7 +1,7 @@
 //! Misc and key-value routes: VCH info and the KV store.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -19,7 +19,7 @@ pub(super) async fn vch_info(State(s): State<Shared>) -> ApiResult {
     }))
 }
 
-pub(super) async fn kv_get(State(s): State<Shared>, Path(key): Path<String>) -> ApiResult {
+pub(super) async fn kv_get(State(s): State<Shared>, ApiPath(key): ApiPath<String>) -> ApiResult {
     let value = s.lock().portlayer.kv_get(&key)?;
     ok_json(json!({"Key": key, "Value": value}))
 }
@@ -34,7 +34,7 @@ struct KeyValue {
 
 pub(super) async fn kv_put(
     State(s): State<Shared>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     b: Bytes,
 ) -> ApiResult {
     let kv: KeyValue = body(&b)?;
@@ -45,7 +45,7 @@ pub(super) async fn kv_put(
     ok_json(json!({"Key": key, "Value": kv.value}))
 }
 
-pub(super) async fn kv_delete(State(s): State<Shared>, Path(key): Path<String>) -> ApiResult {
+pub(super) async fn kv_delete(State(s): State<Shared>, ApiPath(key): ApiPath<String>) -> ApiResult {
     s.lock().portlayer.kv_delete(&key)?;
     Ok(StatusCode::OK.into_response())
 }

@@ -158,3 +158,40 @@ pub fn router(shared: Shared) -> Router {
 pub(super) fn not_implemented(what: &'static str) -> ApiError {
     ApiError(PortLayerError::NotImplemented(what))
 }
+
+/// `Path`, with axum's plain-text rejection (e.g. invalid UTF-8 in a segment) turned into the
+/// API's JSON 400.
+pub(super) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(t)) => Ok(ApiPath(t)),
+            Err(e) => Err(bad(e.body_text())),
+        }
+    }
+}
+
+/// `Query`, with a malformed query string answered by the API's JSON 400.
+pub(super) struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(t)) => Ok(ApiQuery(t)),
+            Err(e) => Err(bad(e.body_text())),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -72,12 +72,18 @@ pub(super) async fn list_scopes(State(s): State<Shared>) -> ApiResult {
     )
 }
 
-pub(super) async fn get_scope(State(s): State<Shared>, Path(scope): Path<String>) -> ApiResult {
+pub(super) async fn get_scope(
+    State(s): State<Shared>,
+    ApiPath(scope): ApiPath<String>,
+) -> ApiResult {
     let info = s.lock().portlayer.scopes().get(&scope)?;
     ok_json(json!([scope_json(&info)]))
 }
 
-pub(super) async fn delete_scope(State(s): State<Shared>, Path(scope): Path<String>) -> ApiResult {
+pub(super) async fn delete_scope(
+    State(s): State<Shared>,
+    ApiPath(scope): ApiPath<String>,
+) -> ApiResult {
     s.lock().portlayer.delete_scope(&scope)?;
     Ok(StatusCode::OK.into_response())
 }
@@ -104,7 +110,7 @@ struct ScopesAddBody {
 
 pub(super) async fn scopes_add(
     State(s): State<Shared>,
-    Path(scope): Path<String>,
+    ApiPath(scope): ApiPath<String>,
     b: Bytes,
 ) -> ApiResult {
     let req: ScopesAddBody = body(&b)?;
@@ -122,7 +128,7 @@ pub(super) async fn scopes_add(
 
 pub(super) async fn scopes_remove(
     State(s): State<Shared>,
-    Path((scope, handle)): Path<(String, String)>,
+    ApiPath((scope, handle)): ApiPath<(String, String)>,
 ) -> ApiResult {
     let h = s.lock().portlayer.scopes_remove(&handle, &scope)?;
     ok_json(json!(h))
@@ -130,18 +136,18 @@ pub(super) async fn scopes_remove(
 
 pub(super) async fn container_endpoints(
     State(s): State<Shared>,
-    Path(x): Path<String>,
+    ApiPath(x): ApiPath<String>,
 ) -> ApiResult {
     let eps = s.lock().portlayer.container_endpoints(&x)?;
     ok_json(eps.iter().map(endpoint_json).collect())
 }
 
-pub(super) async fn bind(State(s): State<Shared>, Path(handle): Path<String>) -> ApiResult {
+pub(super) async fn bind(State(s): State<Shared>, ApiPath(handle): ApiPath<String>) -> ApiResult {
     let (h, eps) = s.lock().portlayer.scopes_bind(&handle)?;
     ok_json(json!({"handle": h, "endpoints": eps.iter().map(endpoint_json).collect::<Vec<_>>()}))
 }
 
-pub(super) async fn unbind(State(s): State<Shared>, Path(handle): Path<String>) -> ApiResult {
+pub(super) async fn unbind(State(s): State<Shared>, ApiPath(handle): ApiPath<String>) -> ApiResult {
     let (h, eps) = s.lock().portlayer.scopes_unbind(&handle)?;
     ok_json(json!({"handle": h, "endpoints": eps.iter().map(endpoint_json).collect::<Vec<_>>()}))
 }

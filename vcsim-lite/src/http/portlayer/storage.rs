@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -49,8 +49,8 @@ pub(super) fn csv(q: &BTreeMap<String, String>, key: &str) -> Vec<String> {
 
 pub(super) async fn list_images(
     State(s): State<Shared>,
-    Path(store): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiPath(store): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let list = s.lock().portlayer.images().list(&store, &csv(&q, "ids"))?;
     ok_json(list.iter().map(image_json).collect())
@@ -64,8 +64,8 @@ pub(super) fn required<'a>(q: &'a BTreeMap<String, String>, key: &str) -> ApiRes
 
 pub(super) async fn write_image(
     State(s): State<Shared>,
-    Path(store): Path<String>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiPath(store): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
     b: Bytes,
 ) -> ApiResult {
     let (id, parent, sum) = (
@@ -94,7 +94,7 @@ pub(super) async fn write_image(
 
 pub(super) async fn get_image(
     State(s): State<Shared>,
-    Path((store, id)): Path<(String, String)>,
+    ApiPath((store, id)): ApiPath<(String, String)>,
 ) -> ApiResult {
     let info = s.lock().portlayer.images().get(&store, &id)?;
     ok_json(image_json(&info))
@@ -102,8 +102,8 @@ pub(super) async fn get_image(
 
 pub(super) async fn delete_image(
     State(s): State<Shared>,
-    Path((store, id)): Path<(String, String)>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiPath((store, id)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let mut st = s.lock();
     let st = &mut *st;
@@ -113,7 +113,10 @@ pub(super) async fn delete_image(
     ok_json(deleted.iter().map(image_json).collect())
 }
 
-pub(super) async fn store_usage(State(s): State<Shared>, Path(store): Path<String>) -> ApiResult {
+pub(super) async fn store_usage(
+    State(s): State<Shared>,
+    ApiPath(store): ApiPath<String>,
+) -> ApiResult {
     let bytes = s.lock().portlayer.images().usage_bytes(&store)?;
     ok_json(json!(bytes))
 }
@@ -131,7 +134,7 @@ struct ImageJoinBody {
 
 pub(super) async fn image_join(
     State(s): State<Shared>,
-    Path((store, id)): Path<(String, String)>,
+    ApiPath((store, id)): ApiPath<(String, String)>,
     b: Bytes,
 ) -> ApiResult {
     let req: ImageJoinBody = body(&b)?;
@@ -148,7 +151,7 @@ pub(super) async fn volume_stores(State(s): State<Shared>) -> ApiResult {
 
 pub(super) async fn list_volumes(
     State(s): State<Shared>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
 ) -> ApiResult {
     let filter = q.get("filterString").map(String::as_str).unwrap_or("");
     let list = s.lock().portlayer.volumes().list(filter);
@@ -184,12 +187,18 @@ pub(super) async fn create_volume(State(s): State<Shared>, b: Bytes) -> ApiResul
     created(volume_json(&info))
 }
 
-pub(super) async fn get_volume(State(s): State<Shared>, Path(name): Path<String>) -> ApiResult {
+pub(super) async fn get_volume(
+    State(s): State<Shared>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult {
     let v = s.lock().portlayer.volumes().get(&name)?;
     ok_json(volume_json(&v))
 }
 
-pub(super) async fn delete_volume(State(s): State<Shared>, Path(name): Path<String>) -> ApiResult {
+pub(super) async fn delete_volume(
+    State(s): State<Shared>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult {
     let mut st = s.lock();
     let st = &mut *st;
     st.portlayer.delete_volume(&mut st.world, &name)?;
@@ -207,7 +216,7 @@ struct VolumeJoinBody {
 
 pub(super) async fn volume_join(
     State(s): State<Shared>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     b: Bytes,
 ) -> ApiResult {
     let req: VolumeJoinBody = body(&b)?;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -92,7 +92,7 @@ pub(super) async fn task_unbind(State(s): State<Shared>, b: Bytes) -> ApiResult 
 
 pub(super) async fn task_inspect(
     State(s): State<Shared>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
     b: Bytes,
 ) -> ApiResult {
     let r = handle_id(&b, &q)?;
@@ -108,7 +108,7 @@ pub(super) async fn task_inspect(
 
 pub(super) async fn task_wait(
     State(s): State<Shared>,
-    Query(q): Query<BTreeMap<String, String>>,
+    ApiQuery(q): ApiQuery<BTreeMap<String, String>>,
     b: Bytes,
 ) -> ApiResult {
     let r = handle_id(&b, &q)?;
