@@ -1,4 +1,9 @@
 //! The VIC virtual-kubelet provider: pods as VIC container VMs.
 //!
-//! Not implemented yet. This crate will hold the pod cache, pod lifecycle operations, node
-//! capacity and guest naming, speaking to the port layer through its own traits.
+//! - [`client`]: what the provider asks of VIC (port layer and persona calls) as traits with
+//!   data types of its own; vcsim-lite implements them in process, and an HTTP implementation
+//!   speaks to `vcsim-lite serve`.
+//!
+//! Being built: the pod cache, pod create/start/stop/delete, pod status and node capacity.
+
+pub mod client;

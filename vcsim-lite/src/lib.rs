@@ -9,6 +9,7 @@
 //!   knows output formats.
 
 pub mod http;
+pub mod inprocess;
 pub mod persona;
 pub mod portlayer;
 pub mod report;

@@ -1,0 +1,117 @@
+//! The provider's client traits, implemented in process, drive a pod VM through its lifecycle.
+
+use provider::client::{ContainerSpec, PersonaApi, PortLayerApi, TaskSpec};
+use vcsim_lite::http::{Shared, Stack};
+use vcsim_lite::inprocess::InProcess;
+use vcsim_lite::persona::{Catalogue, Persona};
+use vcsim_lite::portlayer::{PortLayer, VchConfig};
+use vcsim_lite::vsphere::{LatencyProfile, WorldBuilder};
+
+fn client() -> (InProcess, Shared) {
+    let mut world = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .expect("world");
+    let portlayer = PortLayer::create(&mut world, VchConfig::new("vk")).expect("vch");
+    let shared = Shared::new(
+        Stack {
+            world,
+            portlayer,
+            persona: Persona::new(Catalogue::builtin()),
+        },
+        0,
+    );
+    (InProcess::new(shared.clone()), shared)
+}
+
+#[test]
+fn a_pod_vm_is_created_started_stopped_and_removed_through_the_traits() {
+    let (c, shared) = client();
+    let pl: &dyn PortLayerApi = &c;
+    let persona: &dyn PersonaApi = &c;
+    assert_eq!(persona.lookup("busybox").unwrap(), None);
+    let image = persona.pull("busybox:latest").unwrap();
+    assert_eq!(persona.lookup("busybox").unwrap().as_ref(), Some(&image));
+    assert_eq!(persona.pull("nosuch").unwrap_err().status, 404);
+
+    let spec = ContainerSpec {
+        name: "default-web".into(),
+        num_cpus: 1,
+        memory_mb: 512,
+        annotations: [("vic.vmware.com/pod".to_string(), "default/web".to_string())].into(),
+    };
+    let (id, h) = pl.create(&spec).unwrap();
+    let h = pl.image_join(&h, &image).unwrap();
+    let task = TaskSpec {
+        path: "/bin/sh".into(),
+        args: vec!["-c".into(), "sleep 1d".into()],
+        ..Default::default()
+    };
+    let (h, sid) = pl.task_join(&h, &task).unwrap();
+    assert_eq!(sid, id);
+    let h = pl.task_bind(&h, &sid).unwrap();
+    let h = pl.scopes_add(&h, "default").unwrap();
+    let h = pl.io_join(&h).unwrap();
+    pl.commit(&h, Some(-1)).unwrap();
+    assert_eq!(pl.info(&id).unwrap().state, "Created");
+
+    let h = pl.handle(&id).unwrap();
+    let h = pl.scopes_bind(&h).unwrap();
+    let h = pl.change_state(&h, "RUNNING").unwrap();
+    pl.commit(&h, None).unwrap();
+    let st = pl.info(&id).unwrap();
+    assert_eq!(st.state, "Running");
+    assert_eq!(st.ip.as_deref(), Some("172.16.0.2"));
+    assert_eq!(st.sessions[0].id, id);
+    assert_eq!(st.sessions[0].state, "running");
+    assert_eq!(st.annotations["vic.vmware.com/pod"], "default/web");
+    assert_eq!(pl.list().unwrap().len(), 1);
+    assert_eq!(pl.remove(&id).unwrap_err().status, 409);
+
+    pl.signal(&id, 15).unwrap();
+    let st = pl.info(&id).unwrap();
+    assert_eq!(
+        (st.state.as_str(), st.sessions[0].exit_code),
+        ("Stopped", 143)
+    );
+    let h = pl.handle(&id).unwrap();
+    pl.scopes_unbind(&h).unwrap();
+    pl.remove(&id).unwrap();
+    assert_eq!(pl.info(&id).unwrap_err().status, 404);
+    assert!(pl.vch_info().unwrap().cpu_mhz > 0);
+    let st = shared.lock();
+    st.world.check_invariants().unwrap();
+    assert_eq!(st.portlayer.scopes().allocated_count(), 0);
+}
+
+#[test]
+fn volumes_and_errors_keep_their_status_codes() {
+    let (c, _) = client();
+    let pl: &dyn PortLayerApi = &c;
+    pl.volume_create("scratch-1", 256).unwrap();
+    assert_eq!(pl.volume_create("scratch-1", 256).unwrap_err().status, 409);
+    let (_, h) = pl
+        .create(&ContainerSpec {
+            name: "v".into(),
+            num_cpus: 1,
+            memory_mb: 512,
+            ..Default::default()
+        })
+        .unwrap();
+    let h = pl.volume_join(&h, "scratch-1", "/scratch").unwrap();
+    pl.commit(&h, None).unwrap();
+    assert_eq!(pl.volume_delete("scratch-1").unwrap_err().status, 409);
+    assert!(pl.commit("nope", None).unwrap_err().is_not_found());
+    assert!(
+        pl.change_state("nope", "RUNNING")
+            .unwrap_err()
+            .is_not_found()
+    );
+    let bad = pl.create(&ContainerSpec {
+        name: "x".into(),
+        num_cpus: 0,
+        memory_mb: 512,
+        ..Default::default()
+    });
+    assert_eq!(bad.unwrap_err().status, 400);
+}
