@@ -46,6 +46,19 @@ async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (St
     (status, v)
 }
 
+async fn status(app: &Router, method: &str, uri: &str, body: Option<Value>) -> StatusCode {
+    call(app, method, uri, body).await.0
+}
+
+async fn value(app: &Router, method: &str, uri: &str, body: Option<Value>) -> Value {
+    call(app, method, uri, body).await.1
+}
+
+/// A handle from a JSON string value.
+fn handle_of(v: &Value) -> String {
+    v.as_str().expect("a handle string").to_string()
+}
+
 /// Pulls busybox in process and returns (store, top layer, image id).
 fn pull(shared: &Shared) -> (String, String, String) {
     let mut st = shared.lock();
@@ -73,7 +86,7 @@ async fn ping_vch_info_and_kv_round_trip() {
     assert_eq!(info["cpuMhz"], 115_200);
     assert_eq!(info["hostProductName"], "VMware vCenter Server");
     assert_eq!(
-        call(&app, "GET", "/kv/docker.images", None).await.0,
+        status(&app, "GET", "/kv/docker.images", None).await,
         StatusCode::NOT_FOUND
     );
     let (s, _) = call(
@@ -85,23 +98,22 @@ async fn ping_vch_info_and_kv_round_trip() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
-        call(&app, "GET", "/kv/a", None).await.1,
+        value(&app, "GET", "/kv/a", None).await,
         json!({"Key": "a", "Value": "1"})
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "PUT",
             "/kv/a",
             Some(json!({"Key": "b", "Value": "1"}))
         )
-        .await
-        .0,
+        .await,
         StatusCode::BAD_REQUEST
     );
-    assert_eq!(call(&app, "DELETE", "/kv/a", None).await.0, StatusCode::OK);
+    assert_eq!(status(&app, "DELETE", "/kv/a", None).await, StatusCode::OK);
     assert_eq!(
-        call(&app, "DELETE", "/kv/a", None).await.0,
+        status(&app, "DELETE", "/kv/a", None).await,
         StatusCode::NOT_FOUND
     );
 }
@@ -143,7 +155,7 @@ async fn malformed_bodies_are_400_with_a_json_message_and_change_nothing() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
-        call(&app, "GET", "/no/such/path", None).await.0,
+        status(&app, "GET", "/no/such/path", None).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(vcsim_lite::report::state_json(&shared.lock().world), before);
@@ -153,15 +165,11 @@ async fn malformed_bodies_are_400_with_a_json_message_and_change_nothing() {
 async fn storage_routes_create_write_list_and_delete_images() {
     let (app, _) = app();
     assert_eq!(
-        call(&app, "POST", "/storage", Some(json!({"name": "s1"})))
-            .await
-            .0,
+        status(&app, "POST", "/storage", Some(json!({"name": "s1"}))).await,
         StatusCode::CREATED
     );
     assert_eq!(
-        call(&app, "POST", "/storage", Some(json!({"name": "s1"})))
-            .await
-            .0,
+        status(&app, "POST", "/storage", Some(json!({"name": "s1"}))).await,
         StatusCode::CONFLICT
     );
     let body = b"layer-bytes".to_vec();
@@ -197,27 +205,23 @@ async fn storage_routes_create_write_list_and_delete_images() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(
-        call(&app, "GET", "/storage/s1/info/L1", None).await.1["ID"],
+        value(&app, "GET", "/storage/s1/info/L1", None).await["ID"],
         "L1"
     );
     assert_eq!(
-        call(&app, "GET", "/storage/s1/info/nope", None).await.0,
+        status(&app, "GET", "/storage/s1/info/nope", None).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(&app, "GET", "/storage/s1/usage", None).await.1,
+        value(&app, "GET", "/storage/s1/usage", None).await,
         json!(11)
     );
     assert_eq!(
-        call(&app, "DELETE", "/storage/s1/info/scratch?keepNodes=", None)
-            .await
-            .0,
+        status(&app, "DELETE", "/storage/s1/info/scratch?keepNodes=", None).await,
         StatusCode::LOCKED
     );
     assert_eq!(
-        call(&app, "DELETE", "/storage/s1/info/L1?keepNodes=", None)
-            .await
-            .0,
+        status(&app, "DELETE", "/storage/s1/info/L1?keepNodes=", None).await,
         StatusCode::OK
     );
 }
@@ -226,39 +230,36 @@ async fn storage_routes_create_write_list_and_delete_images() {
 async fn volume_and_scope_routes() {
     let (app, _) = app();
     assert_eq!(
-        call(&app, "GET", "/storage/volumestores", None).await.1,
+        value(&app, "GET", "/storage/volumestores", None).await,
         json!({"Stores": ["default"]})
     );
     let v = json!({"Name": "data", "Driver": "vsphere", "Store": "default", "Capacity": 512});
     assert_eq!(
-        call(&app, "POST", "/storage/volumes", Some(v.clone()))
-            .await
-            .0,
+        status(&app, "POST", "/storage/volumes", Some(v.clone())).await,
         StatusCode::CREATED
     );
     assert_eq!(
-        call(&app, "POST", "/storage/volumes", Some(v)).await.0,
+        status(&app, "POST", "/storage/volumes", Some(v)).await,
         StatusCode::CONFLICT
     );
     assert_eq!(
-        call(&app, "GET", "/storage/volumes/data", None).await.1["Name"],
+        value(&app, "GET", "/storage/volumes/data", None).await["Name"],
         "data"
     );
     assert_eq!(
-        call(&app, "GET", "/storage/volumes?filterString=da", None)
+        value(&app, "GET", "/storage/volumes?filterString=da", None)
             .await
-            .1
             .as_array()
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        call(&app, "DELETE", "/storage/volumes/data", None).await.0,
+        status(&app, "DELETE", "/storage/volumes/data", None).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "GET", "/storage/volumes/data", None).await.0,
+        status(&app, "GET", "/storage/volumes/data", None).await,
         StatusCode::NOT_FOUND
     );
 
@@ -272,35 +273,33 @@ async fn volume_and_scope_routes() {
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(scope["subnet"], "172.17.0.0/16");
     assert_eq!(
-        call(
+        status(
             &app,
             "POST",
             "/scopes",
             Some(json!({"name": "net1", "scopeType": "bridge"}))
         )
-        .await
-        .0,
+        .await,
         StatusCode::CONFLICT
     );
     assert_eq!(
-        call(&app, "GET", "/scopes", None)
+        value(&app, "GET", "/scopes", None)
             .await
-            .1
             .as_array()
             .unwrap()
             .len(),
         2
     );
     assert_eq!(
-        call(&app, "GET", "/scopes/net1", None).await.1[0]["name"],
+        value(&app, "GET", "/scopes/net1", None).await[0]["name"],
         "net1"
     );
     assert_eq!(
-        call(&app, "DELETE", "/scopes/net1", None).await.0,
+        status(&app, "DELETE", "/scopes/net1", None).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "GET", "/scopes/net1", None).await.0,
+        status(&app, "GET", "/scopes/net1", None).await,
         StatusCode::NOT_FOUND
     );
 }
@@ -324,80 +323,54 @@ async fn persona_call_order_over_the_router() {
     );
     assert_eq!((id.len(), h.len()), (64, 32));
     let join = json!({"handle": h, "deltaID": id, "imageID": image, "repoName": "busybox:latest"});
-    let h = call(
+    let h = value(
         &app,
         "POST",
         &format!("/storage/{store}/info/{layer}"),
         Some(join),
     )
-    .await
-    .1["handle"]
+    .await["handle"]
         .as_str()
         .unwrap()
         .to_string();
-    let t = call(
+    let t = value(
         &app,
         "POST",
         "/tasks",
         Some(json!({"handle": h, "id": id, "path": "/bin/top", "attach": true})),
     )
-    .await
-    .1;
+    .await;
     let h = t["handle"].as_str().unwrap().to_string();
-    let h = call(
+    let h = value(
         &app,
         "POST",
         "/tasks/binding",
         Some(json!({"handle": h, "id": id})),
     )
-    .await
-    .1["handle"]
+    .await["handle"]
         .as_str()
         .unwrap()
         .to_string();
     let net = json!({"handle": h, "networkConfig": {"networkName": "default"}});
-    let h = call(&app, "POST", "/scopes/default/containers", Some(net))
-        .await
-        .1
-        .as_str()
-        .unwrap()
-        .to_string();
-    let h = call(&app, "POST", "/interaction", Some(json!({"handle": h})))
-        .await
-        .1["handle"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let h = call(&app, "POST", "/logging", Some(json!({"handle": h})))
-        .await
-        .1["handle"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let h = handle_of(&value(&app, "POST", "/scopes/default/containers", Some(net)).await);
+    let h =
+        handle_of(&value(&app, "POST", "/interaction", Some(json!({"handle": h}))).await["handle"]);
+    let h = handle_of(&value(&app, "POST", "/logging", Some(json!({"handle": h}))).await["handle"]);
     assert_eq!(
-        call(&app, "PUT", &format!("/containers/{h}?wait_time=-1"), None)
-            .await
-            .0,
+        status(&app, "PUT", &format!("/containers/{h}?wait_time=-1"), None).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        status(&app, "PUT", &format!("/containers/{h}"), None).await,
         StatusCode::NOT_FOUND,
         "a committed handle is closed"
     );
-    let info = call(&app, "GET", &format!("/containers/info/{id}"), None)
-        .await
-        .1;
+    let info = value(&app, "GET", &format!("/containers/info/{id}"), None).await;
     assert_eq!(info["containerConfig"]["state"], "Created");
     assert_eq!(info["containerConfig"]["repoName"], "busybox:latest");
 
     // start
-    let h = call(&app, "GET", &format!("/containers/{id}"), None)
-        .await
-        .1
-        .as_str()
-        .unwrap()
-        .to_string();
+    let h = handle_of(&value(&app, "GET", &format!("/containers/{id}"), None).await);
     let (s, bound) = call(
         &app,
         "POST",
@@ -407,24 +380,20 @@ async fn persona_call_order_over_the_router() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(bound["endpoints"][0]["address"], "172.16.0.2/16");
-    let h = call(
-        &app,
-        "PUT",
-        &format!("/containers/{h}/state"),
-        Some(json!("RUNNING")),
-    )
-    .await
-    .1
-    .as_str()
-    .unwrap()
-    .to_string();
+    let h = handle_of(
+        &value(
+            &app,
+            "PUT",
+            &format!("/containers/{h}/state"),
+            Some(json!("RUNNING")),
+        )
+        .await,
+    );
     assert_eq!(
-        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        status(&app, "PUT", &format!("/containers/{h}"), None).await,
         StatusCode::OK
     );
-    let info = call(&app, "GET", &format!("/containers/info/{id}"), None)
-        .await
-        .1;
+    let info = value(&app, "GET", &format!("/containers/info/{id}"), None).await;
     assert_eq!(info["containerConfig"]["state"], "Running");
     assert_eq!(info["processConfig"]["status"], "true");
     {
@@ -435,99 +404,73 @@ async fn persona_call_order_over_the_router() {
         st.world.check_invariants().unwrap();
     }
     assert_eq!(
-        call(&app, "GET", "/containers/list", None)
+        value(&app, "GET", "/containers/list", None)
             .await
-            .1
             .as_array()
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        call(&app, "DELETE", &format!("/containers/{id}"), None)
-            .await
-            .0,
+        status(&app, "DELETE", &format!("/containers/{id}"), None).await,
         StatusCode::CONFLICT
     );
 
     // stop
-    let h = call(&app, "GET", &format!("/containers/{id}"), None)
-        .await
-        .1
-        .as_str()
-        .unwrap()
-        .to_string();
-    let h = call(
-        &app,
-        "PUT",
-        &format!("/containers/{h}/state"),
-        Some(json!("STOPPED")),
-    )
-    .await
-    .1
-    .as_str()
-    .unwrap()
-    .to_string();
+    let h = handle_of(&value(&app, "GET", &format!("/containers/{id}"), None).await);
+    let h = handle_of(
+        &value(
+            &app,
+            "PUT",
+            &format!("/containers/{h}/state"),
+            Some(json!("STOPPED")),
+        )
+        .await,
+    );
     assert_eq!(
-        call(&app, "GET", &format!("/containers/{h}/state"), None)
-            .await
-            .1["state"],
+        value(&app, "GET", &format!("/containers/{h}/state"), None).await["state"],
         "Running"
     );
     assert_eq!(
-        call(&app, "PUT", &format!("/containers/{h}?wait_time=5"), None)
-            .await
-            .0,
+        status(&app, "PUT", &format!("/containers/{h}?wait_time=5"), None).await,
         StatusCode::OK
     );
     assert!(
-        call(&app, "GET", "/containers/list", None)
+        value(&app, "GET", "/containers/list", None)
             .await
-            .1
             .as_array()
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        call(
+        value(
             &app,
             "GET",
             &format!("/containers/{id}/wait?timeout=1"),
             None
         )
-        .await
-        .1["containerConfig"]["state"],
+        .await["containerConfig"]["state"],
         "Stopped"
     );
 
     // rm
-    let h = call(&app, "GET", &format!("/containers/{id}"), None)
-        .await
-        .1
-        .as_str()
-        .unwrap()
-        .to_string();
+    let h = handle_of(&value(&app, "GET", &format!("/containers/{id}"), None).await);
     assert_eq!(
-        call(
+        status(
             &app,
             "DELETE",
             &format!("/scopes/containers/{h}/binding"),
             None
         )
-        .await
-        .0,
+        .await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "DELETE", &format!("/containers/{id}"), None)
-            .await
-            .0,
+        status(&app, "DELETE", &format!("/containers/{id}"), None).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "GET", &format!("/containers/info/{id}"), None)
-            .await
-            .0,
+        status(&app, "GET", &format!("/containers/info/{id}"), None).await,
         StatusCode::NOT_FOUND
     );
     let st = shared.lock();
@@ -540,114 +483,100 @@ async fn persona_call_order_over_the_router() {
 #[tokio::test]
 async fn task_routes_and_error_codes() {
     let (app, _) = app();
-    let created = call(&app, "POST", "/containers?name=t", Some(json!({})))
-        .await
-        .1;
+    let created = value(&app, "POST", "/containers?name=t", Some(json!({}))).await;
     let (id, h) = (
         created["id"].as_str().unwrap().to_string(),
         created["handle"].as_str().unwrap().to_string(),
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "POST",
             "/tasks",
             Some(json!({"handle": h, "path": ""}))
         )
-        .await
-        .0,
+        .await,
         StatusCode::BAD_REQUEST
     );
-    let h = call(
+    let h = value(
         &app,
         "POST",
         "/tasks",
         Some(json!({"handle": h, "path": "/bin/sh"})),
     )
-    .await
-    .1["handle"]
+    .await["handle"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(
-        call(
+        status(
             &app,
             "POST",
             "/tasks",
             Some(json!({"handle": h, "path": "/bin/sh"}))
         )
-        .await
-        .0,
+        .await,
         StatusCode::CONFLICT
     );
     let (s, t) = call(&app, "GET", &format!("/tasks?handle={h}&id={id}"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(t["state"], "created");
     assert_eq!(
-        call(
+        status(
             &app,
             "GET",
             &format!("/tasks/wait?handle={h}&id={id}"),
             None
         )
-        .await
-        .0,
+        .await,
         StatusCode::PRECONDITION_REQUIRED
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "POST",
             "/tasks/binding",
             Some(json!({"handle": h, "id": "nope"}))
         )
-        .await
-        .0,
+        .await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "PUT",
             &format!("/containers/{h}/state"),
             Some(json!("FLYING"))
         )
-        .await
-        .0,
+        .await,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        call(&app, "PUT", &format!("/containers/{h}?wait_time=x"), None)
-            .await
-            .0,
+        status(&app, "PUT", &format!("/containers/{h}?wait_time=x"), None).await,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "POST",
             &format!("/containers/{id}/signal?signal=9"),
             None
         )
-        .await
-        .0,
+        .await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(&app, "GET", &format!("/containers/{id}/logs"), None)
-            .await
-            .0,
+        status(&app, "GET", &format!("/containers/{id}/logs"), None).await,
         StatusCode::NOT_IMPLEMENTED
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "POST",
             "/interaction",
             Some(json!({"handle": "nope"}))
         )
-        .await
-        .0,
+        .await,
         StatusCode::NOT_FOUND
     );
 }
@@ -717,15 +646,13 @@ async fn events_stream_republishes_container_events_as_json_lines() {
     let res = app.clone().oneshot(req).await.expect("response");
     assert_eq!(res.status(), StatusCode::OK);
     let mut body = res.into_body();
-    let created = call(&app, "POST", "/containers", Some(json!({"name": "ev"})))
-        .await
-        .1;
+    let created = value(&app, "POST", "/containers", Some(json!({"name": "ev"}))).await;
     let (id, h) = (
         created["id"].as_str().unwrap().to_string(),
         created["handle"].as_str().unwrap().to_string(),
     );
     assert_eq!(
-        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        status(&app, "PUT", &format!("/containers/{h}"), None).await,
         StatusCode::OK
     );
     let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
@@ -745,9 +672,7 @@ async fn events_stream_republishes_container_events_as_json_lines() {
 #[tokio::test]
 async fn remaining_handle_routes_rename_unbind_and_remove() {
     let (app, _) = app();
-    let created = call(&app, "POST", "/containers", Some(json!({"name": "r"})))
-        .await
-        .1;
+    let created = value(&app, "POST", "/containers", Some(json!({"name": "r"}))).await;
     let (id, h) = (
         created["id"].as_str().unwrap().to_string(),
         created["handle"].as_str().unwrap().to_string(),
@@ -761,103 +686,85 @@ async fn remaining_handle_routes_rename_unbind_and_remove() {
     .await;
     assert_eq!((s, v.as_str()), (StatusCode::OK, Some(h.as_str())));
     assert_eq!(
-        call(&app, "PATCH", &format!("/containers/{h}/name"), None)
-            .await
-            .0,
+        status(&app, "PATCH", &format!("/containers/{h}/name"), None).await,
         StatusCode::BAD_REQUEST
     );
-    let t = call(
+    let t = value(
         &app,
         "POST",
         "/tasks",
         Some(json!({"handle": h, "path": "/bin/sh"})),
     )
-    .await
-    .1;
+    .await;
     assert_eq!(t["id"], id.as_str());
     let hid = json!({"handle": h, "id": id});
     assert_eq!(
-        call(&app, "POST", "/tasks/binding", Some(hid.clone()))
-            .await
-            .0,
+        status(&app, "POST", "/tasks/binding", Some(hid.clone())).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "DELETE", "/tasks/binding", Some(hid.clone()))
-            .await
-            .0,
+        status(&app, "DELETE", "/tasks/binding", Some(hid.clone())).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "DELETE", "/tasks", Some(hid.clone())).await.0,
+        status(&app, "DELETE", "/tasks", Some(hid.clone())).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "DELETE", "/tasks", Some(hid)).await.0,
+        status(&app, "DELETE", "/tasks", Some(hid)).await,
         StatusCode::NOT_FOUND
     );
     for path in ["/interaction/binding", "/logging/binding"] {
         assert_eq!(
-            call(&app, "POST", path, Some(json!({"handle": h}))).await.0,
+            status(&app, "POST", path, Some(json!({"handle": h}))).await,
             StatusCode::OK
         );
         assert_eq!(
-            call(&app, "DELETE", path, Some(json!({"handle": h})))
-                .await
-                .0,
+            status(&app, "DELETE", path, Some(json!({"handle": h}))).await,
             StatusCode::OK
         );
         assert_eq!(
-            call(&app, "POST", path, Some(json!({"handle": "nope"})))
-                .await
-                .0,
+            status(&app, "POST", path, Some(json!({"handle": "nope"}))).await,
             StatusCode::NOT_FOUND
         );
     }
     let net = json!({"handle": h, "networkConfig": {"networkName": "default"}});
     assert_eq!(
-        call(&app, "POST", "/scopes/default/containers", Some(net))
-            .await
-            .0,
+        status(&app, "POST", "/scopes/default/containers", Some(net)).await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&app, "GET", &format!("/scopes/containers/{h}"), None)
+        value(&app, "GET", &format!("/scopes/containers/{h}"), None)
             .await
-            .1
             .as_array()
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "DELETE",
             &format!("/scopes/default/containers/{h}"),
             None
         )
-        .await
-        .0,
+        .await,
         StatusCode::OK
     );
     assert_eq!(
-        call(
+        status(
             &app,
             "DELETE",
             &format!("/scopes/default/containers/{h}"),
             None
         )
-        .await
-        .0,
+        .await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(&app, "PUT", &format!("/containers/{h}"), None).await.0,
+        status(&app, "PUT", &format!("/containers/{h}"), None).await,
         StatusCode::OK
     );
-    let info = call(&app, "GET", &format!("/containers/info/{id}"), None)
-        .await
-        .1;
+    let info = value(&app, "GET", &format!("/containers/info/{id}"), None).await;
     assert_eq!(info["containerConfig"]["names"][0], "renamed");
 }
