@@ -1,9 +1,10 @@
 //! The VIC virtual-kubelet provider: pods as VIC container VMs.
 //!
 //! - [`client`]: what the provider asks of VIC (port layer and persona calls) as traits with
-//!   data types of its own; vcsim-lite implements them in process, and an HTTP implementation
-//!   speaks to `vcsim-lite serve`.
+//!   data types of its own; vcsim-lite implements them in process.
+//! - [`http_client`]: the same traits over the Port Layer and Docker APIs.
 //!
 //! Being built: the pod cache, pod create/start/stop/delete, pod status and node capacity.
 
 pub mod client;
+pub mod http_client;

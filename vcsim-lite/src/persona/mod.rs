@@ -208,10 +208,11 @@ impl Persona {
 
     /// Writes `docker.images` and `docker.repositories` to the port layer's KV store.
     fn save_caches(&self, pl: &mut PortLayer) -> Result<(), PortLayerError> {
+        let store = Self::store(pl);
         let images: Vec<_> = self
             .images
             .values()
-            .map(|r| json!({"ID": r.image_id, "TopLayer": r.top_layer, "Layers": r.layers, "Size": r.size_bytes, "Created": r.created}))
+            .map(|r| json!({"ID": r.image_id, "Store": store, "TopLayer": r.top_layer, "RepoTags": r.repo_tags, "Layers": r.layers, "Size": r.size_bytes, "Created": r.created}))
             .collect();
         let mut repos = BTreeMap::new();
         for r in self.images.values() {

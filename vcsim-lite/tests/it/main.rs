@@ -4,5 +4,5 @@ mod portlayer_flow;
 
 mod docker_api;
 mod http_fuzz;
-mod inprocess_client;
 mod portlayer_http;
+mod provider_clients;

@@ -1,4 +1,4 @@
-//! The provider's client traits, implemented in process, drive a pod VM through its lifecycle.
+//! The provider's client traits, in process and over HTTP, drive a pod VM through its lifecycle.
 
 use provider::client::{ContainerSpec, PersonaApi, PortLayerApi, TaskSpec};
 use vcsim_lite::http::{Shared, Stack};
@@ -27,8 +27,52 @@ fn client() -> (InProcess, Shared) {
 #[test]
 fn a_pod_vm_is_created_started_stopped_and_removed_through_the_traits() {
     let (c, shared) = client();
-    let pl: &dyn PortLayerApi = &c;
-    let persona: &dyn PersonaApi = &c;
+    lifecycle(&c, &c);
+    let st = shared.lock();
+    st.world.check_invariants().unwrap();
+    assert_eq!(st.portlayer.scopes().allocated_count(), 0);
+}
+
+/// The same lifecycle over HTTP against `serve` on a real socket.
+#[test]
+fn the_http_client_drives_the_same_lifecycle_against_serve() {
+    let mut world = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .expect("world");
+    let portlayer = PortLayer::create(&mut world, VchConfig::new("vk")).expect("vch");
+    let stack = Stack {
+        world,
+        portlayer,
+        persona: Persona::new(Catalogue::builtin()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let listen = vcsim_lite::http::serve::Listen {
+                portlayer: "127.0.0.1:0".parse().unwrap(),
+                docker: "127.0.0.1:0".parse().unwrap(),
+            };
+            let serve = vcsim_lite::http::serve::serve(stack, 0, listen, move |pl, docker| {
+                let _ = tx.send((pl, docker));
+            });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), serve).await;
+        })
+    });
+    let (pl, docker) = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("server ready");
+    let http = provider::http_client::HttpClient::new(
+        &format!("http://{pl}"),
+        &format!("http://{docker}"),
+        std::time::Duration::from_secs(5),
+    );
+    lifecycle(&http, &http);
+    drop(server);
+}
+
+fn lifecycle(pl: &dyn PortLayerApi, persona: &dyn PersonaApi) {
     assert_eq!(persona.lookup("busybox").unwrap(), None);
     let image = persona.pull("busybox:latest").unwrap();
     assert_eq!(persona.lookup("busybox").unwrap().as_ref(), Some(&image));
@@ -79,9 +123,6 @@ fn a_pod_vm_is_created_started_stopped_and_removed_through_the_traits() {
     pl.remove(&id).unwrap();
     assert_eq!(pl.info(&id).unwrap_err().status, 404);
     assert!(pl.vch_info().unwrap().cpu_mhz > 0);
-    let st = shared.lock();
-    st.world.check_invariants().unwrap();
-    assert_eq!(st.portlayer.scopes().allocated_count(), 0);
 }
 
 #[test]
