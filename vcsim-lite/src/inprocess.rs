@@ -129,7 +129,7 @@ impl PortLayerApi for InProcess {
             network_name: scope.to_string(),
             ..Default::default()
         };
-        self.with(|st| st.portlayer.scopes_add(handle, scope, cfg).map(|(h, _)| h))
+        self.with(|st| st.portlayer.scopes_add(handle, scope, cfg))
     }
 
     fn scopes_bind(&self, handle: &str) -> ApiResult<String> {

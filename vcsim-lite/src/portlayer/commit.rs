@@ -86,6 +86,12 @@ impl PortLayer {
 
     fn commit_new(&mut self, w: &mut World, h: &Handle) -> Result<()> {
         let id = h.container.clone();
+        if !h.spec.name.is_empty() && self.containers.values().any(|c| c.spec.name == h.spec.name) {
+            return Err(PortLayerError::Conflict(format!(
+                "container name `{}` is in use",
+                h.spec.name
+            )));
+        }
         self.check_container_limit()?;
         self.check_quota(h.spec.memory_mb + SCRATCH_MIB)?;
         if let Some(img) = &h.spec.image {
@@ -96,18 +102,19 @@ impl PortLayer {
         for name in h.spec.volumes.keys() {
             attach.push(self.volume_disk(name)?);
         }
-        let spec = self.vm_spec(w, &id, &h.spec)?;
-        let vm = w.create_vm(spec)?;
-        if !attach.is_empty() {
-            let change = VmConfigChange {
-                attach_disks: attach,
-                ..Default::default()
-            };
-            if let Err(e) = w.reconfigure_vm(vm, change) {
-                let _ = w.destroy_vm(vm);
-                return Err(e.into());
+        let added = self.register_networks(&id, &h.spec)?;
+        let created = self.vm_spec(w, &id, &h.spec).and_then(|mut spec| {
+            // Volumes are attached by the create task itself, so a failure leaves no VM.
+            spec.attach_disks = attach;
+            Ok(w.create_vm(spec)?)
+        });
+        let vm = match created {
+            Ok(vm) => vm,
+            Err(e) => {
+                self.unregister_networks(&id, &added);
+                return Err(e);
             }
-        }
+        };
         let seq = self.next_seq();
         let container = Container {
             id: id.clone(),
@@ -146,8 +153,22 @@ impl PortLayer {
             self.stop(w, &id, 143)?;
         }
         if h.dirty {
-            let change = self.reconfiguration(w, vm, &old_spec, &h.spec)?;
-            w.reconfigure_vm(vm, change)?;
+            let added = self.register_networks(&id, &h.spec)?;
+            let reconfigured = self
+                .reconfiguration(w, vm, &old_spec, &h.spec)
+                .and_then(|change| Ok(w.reconfigure_vm(vm, change)?));
+            if let Err(e) = reconfigured {
+                self.unregister_networks(&id, &added);
+                return Err(e);
+            }
+            let dropped: Vec<String> = self
+                .scopes
+                .endpoints_of(&id)
+                .into_iter()
+                .map(|e| e.scope)
+                .filter(|s| !h.spec.networks.contains_key(s))
+                .collect();
+            self.unregister_networks(&id, &dropped);
             let old = self.containers.get(&id).cloned();
             if let Some(old) = old {
                 self.drop_refs(&old);
@@ -175,6 +196,37 @@ impl PortLayer {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Registers the spec's networks the scopes do not know for `id` yet; returns those added
+    /// so that a failed commit can take them back.
+    fn register_networks(&mut self, id: &str, spec: &ContainerSpec) -> Result<Vec<String>> {
+        let known: Vec<String> = self
+            .scopes
+            .endpoints_of(id)
+            .into_iter()
+            .map(|e| e.scope)
+            .collect();
+        let name = if spec.name.is_empty() {
+            id.to_string()
+        } else {
+            spec.name.clone()
+        };
+        let mut added = Vec::new();
+        for (scope, cfg) in spec.networks.iter().filter(|(s, _)| !known.contains(s)) {
+            if let Err(e) = self.scopes.add_container(id, &name, scope, cfg.clone()) {
+                self.unregister_networks(id, &added);
+                return Err(e);
+            }
+            added.push(scope.clone());
+        }
+        Ok(added)
+    }
+
+    fn unregister_networks(&mut self, id: &str, scopes: &[String]) {
+        for scope in scopes {
+            let _ = self.scopes.remove_container(id, scope);
         }
     }
 
@@ -251,6 +303,8 @@ impl PortLayer {
     pub(crate) fn stop(&mut self, w: &mut World, id: &str, exit_code: i32) -> Result<()> {
         let vm = self.containers[id].vm;
         w.power_off_vm(vm)?;
+        // A container that is off holds no address, as VIC unbinds on every power-off.
+        let _ = self.scopes.unbind(id);
         let now = w.now();
         if let Some(c) = self.containers.get_mut(id) {
             for s in c.spec.sessions.values_mut().filter(|s| s.started == "true") {

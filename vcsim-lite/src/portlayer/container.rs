@@ -87,6 +87,9 @@ pub struct ContainerSpec {
     pub sessions: BTreeMap<String, Session>,
     /// Volumes by name (VolumeJoin).
     pub volumes: BTreeMap<String, VolumeMount>,
+    /// Networks by scope name (scopes add); registered with the scopes at commit, as VIC's
+    /// handle carries them until then.
+    pub networks: BTreeMap<String, super::scopes::NetworkConfig>,
     /// Interaction serial port joined.
     pub interaction: bool,
     /// Logging serial ports joined.

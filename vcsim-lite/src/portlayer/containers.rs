@@ -78,7 +78,7 @@ impl PortLayer {
                 cfg.name
             )));
         }
-        if !cfg.name.is_empty() && self.containers.values().any(|c| c.spec.name == cfg.name) {
+        if !cfg.name.is_empty() && self.name_taken(&cfg.name, "") {
             return Err(PortLayerError::Conflict(format!(
                 "container name `{}` is in use",
                 cfg.name
@@ -118,6 +118,14 @@ impl PortLayer {
             change_version: None,
         });
         Ok((id, key))
+    }
+
+    /// A name is taken by a committed container or an uncommitted create other than `except`.
+    pub(crate) fn name_taken(&self, name: &str, except: &str) -> bool {
+        self.containers
+            .values()
+            .any(|c| c.spec.name == name && c.id != except)
+            || self.handles.name_reserved(name, except)
     }
 
     pub(crate) fn check_container_limit(&self) -> Result<()> {
@@ -209,11 +217,7 @@ impl PortLayer {
             )));
         }
         let container = self.handle_container(key)?;
-        if self
-            .containers
-            .values()
-            .any(|c| c.spec.name == name && c.id != container)
-        {
+        if self.name_taken(name, &container) {
             return Err(PortLayerError::Conflict(format!(
                 "container name `{name}` is in use"
             )));
@@ -298,40 +302,41 @@ impl PortLayer {
         })
     }
 
-    /// `POST /scopes/{scope}/containers`.
-    pub fn scopes_add(
-        &mut self,
-        key: &str,
-        scope: &str,
-        cfg: NetworkConfig,
-    ) -> Result<(String, EndpointInfo)> {
-        let h = self
-            .handles
-            .get(key)
-            .ok_or_else(|| PortLayerError::not_found("handle", key))?;
-        if h.spec.network_disabled {
-            return Err(PortLayerError::Conflict(
-                "the container has networking disabled".into(),
-            ));
-        }
-        let name = if h.spec.name.is_empty() {
-            h.container.clone()
-        } else {
-            h.spec.name.clone()
-        };
-        let ep = self.scopes.add_container(&h.container, &name, scope, cfg)?;
-        let key = self.edit(key, |h| {
+    /// `POST /scopes/{scope}/containers`: puts the container on a scope. Like VIC, this only
+    /// edits the handle; the scope learns of the container when the handle is committed.
+    pub fn scopes_add(&mut self, key: &str, scope: &str, cfg: NetworkConfig) -> Result<String> {
+        let scope = self
+            .scopes
+            .resolve(scope)
+            .ok_or_else(|| PortLayerError::not_found("scope", scope))?;
+        self.edit(key, |h| {
+            if h.spec.network_disabled {
+                return Err(PortLayerError::Conflict(
+                    "the container has networking disabled".into(),
+                ));
+            }
+            if h.spec.networks.contains_key(&scope) {
+                return Err(PortLayerError::Conflict(format!(
+                    "the container is already on scope {scope}"
+                )));
+            }
+            h.spec.networks.insert(scope, cfg);
             h.dirty = true;
             Ok(())
-        })?;
-        Ok((key, ep))
+        })
     }
 
     /// `DELETE /scopes/{scope}/containers/{handle}`.
     pub fn scopes_remove(&mut self, key: &str, scope: &str) -> Result<String> {
-        let container = self.handle_container(key)?;
-        self.scopes.remove_container(&container, scope)?;
+        let resolved = self
+            .scopes
+            .resolve(scope)
+            .unwrap_or_else(|| scope.to_string());
         self.edit(key, |h| {
+            h.spec
+                .networks
+                .remove(&resolved)
+                .ok_or_else(|| PortLayerError::not_found("endpoint", scope))?;
             h.dirty = true;
             Ok(())
         })
@@ -449,6 +454,7 @@ impl PortLayer {
         let vm = c.vm;
         w.power_off_vm(vm)?;
         self.seen(w);
+        let _ = self.scopes.unbind(id);
         let now = w.now();
         if let Some(c) = self.containers.get_mut(id) {
             for s in c.spec.sessions.values_mut().filter(|s| s.started == "true") {

@@ -103,6 +103,14 @@ impl HandleCache {
         }
     }
 
+    /// True if an uncommitted create (a handle with no VM yet) other than `container` uses
+    /// `name`: names are reserved from create on, so two creates in flight cannot share one.
+    pub fn name_reserved(&self, name: &str, container: &str) -> bool {
+        self.handles.values().any(|(h, _)| {
+            h.change_version.is_none() && h.container != container && h.spec.name == name
+        })
+    }
+
     /// Handles cached.
     pub fn len(&self) -> usize {
         self.handles.len()

@@ -173,6 +173,7 @@ impl PortLayer {
             match event {
                 "Removed" => self.forget(&container),
                 "Stopped" => {
+                    let _ = self.scopes.unbind(&container);
                     if let Some(c) = self.containers.get_mut(&container) {
                         for s in c.spec.sessions.values_mut().filter(|s| s.started == "true") {
                             s.stop_time = Some(w.now());

@@ -78,6 +78,9 @@ pub struct VmSpec {
     pub disks: Vec<DiskSpec>,
     /// Other devices.
     pub devices: Vec<DeviceSpec>,
+    /// Existing disk files to attach (datastore, path), e.g. volumes: created and attached in
+    /// the one task, so a failure leaves no VM behind.
+    pub attach_disks: Vec<(DatastoreId, String)>,
     /// BIOS UUID; `None` draws one from the world's RNG.
     pub uuid: Option<String>,
     /// `files.vmPathName`; `None` means `[datastore] name/name.vmx`.
@@ -102,6 +105,7 @@ impl VmSpec {
             extra_config: Vec::new(),
             disks: Vec::new(),
             devices: Vec::new(),
+            attach_disks: Vec::new(),
             uuid: None,
             vm_path_name: None,
         }
@@ -198,6 +202,13 @@ pub(crate) fn validate_disk_size(capacity_mib: u64) -> Result<(), VsphereError> 
     Ok(())
 }
 
+/// Datastores of attached files must be reachable from the VM's host, like its own disks.
+fn need_attach_datastores(attach: &[(DatastoreId, String)], need: &mut BTreeMap<DatastoreId, u64>) {
+    for (ds, _) in attach {
+        need.entry(*ds).or_insert(0);
+    }
+}
+
 /// Space a disk of this size takes when created.
 fn consumed(capacity_mib: u64, thin: bool) -> u64 {
     if thin { 0 } else { capacity_mib }
@@ -284,6 +295,21 @@ impl World {
             *need.entry(ds).or_default() += consumed(d.capacity_mib, d.thin);
         }
         self.check_space(&need)?;
+        for (n, (ds, path)) in spec.attach_disks.iter().enumerate() {
+            if self.disk_file(*ds, path).is_none() {
+                let name = self.datastore(*ds)?.name.to_string();
+                return Err(VsphereError::FileNotFound {
+                    path: super::file_ops::datastore_path(&name, path),
+                });
+            }
+            if spec.attach_disks[..n].contains(&(*ds, path.clone())) {
+                return Err(VsphereError::invalid(
+                    "deviceChange.device.backing.fileName",
+                    format!("{path} is attached twice"),
+                ));
+            }
+        }
+        need_attach_datastores(&spec.attach_disks, &mut need);
         let mut datastores: Vec<DatastoreId> = need.keys().copied().collect();
         datastores.push(spec.datastore);
         let host = self.registration_host(compute.id, spec.host, &spec.name, &datastores)?;
@@ -303,6 +329,18 @@ impl World {
                 consumed_mib: c,
                 datastore: ds,
                 attached: None,
+            });
+        }
+        let first_attached = FIRST_DISK_KEY + disks.len() as i32;
+        for (key, (ds, path)) in (first_attached..).zip(&spec.attach_disks) {
+            let capacity_mib = self.disk_file(*ds, path).map_or(0, |f| f.capacity_mib);
+            disks.push(Disk {
+                key,
+                capacity_mib,
+                thin: true,
+                consumed_mib: 0,
+                datastore: *ds,
+                attached: Some(path.as_str().into()),
             });
         }
         let vm = Vm {
@@ -361,6 +399,9 @@ impl World {
             .vms
             .insert(id);
         self.hosts.get_mut(&host).expect("chosen").vms.insert(id);
+        for (ds, path) in &spec.attach_disks {
+            self.attach_file(*ds, path, id);
+        }
         self.vm_event(EventKind::VmCreatedEvent, id, ctx.done, ctx.chain);
         Ok(id)
     }

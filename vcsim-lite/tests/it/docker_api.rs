@@ -124,7 +124,7 @@ fn create_container(stack: &mut Stack, name: &str, image: &str, start: bool) -> 
         network_name: "default".into(),
         ..Default::default()
     };
-    let (h, _) = pl.scopes_add(&h, "default", net).expect("scopes add");
+    let h = pl.scopes_add(&h, "default", net).expect("scopes add");
     let h = pl.interaction_join(&h).expect("interaction");
     let h = pl.logging_join(&h).expect("logging");
     pl.commit(w, &h, Some(-1)).expect("create commit");

@@ -62,7 +62,7 @@ fn docker_create(w: &mut World, pl: &mut PortLayer, persona: &mut Persona, name:
     let (h, tid) = pl.task_join(&h, task).expect("task join");
     assert_eq!(tid, id, "the primary session's id is the container's");
     let h = pl.task_bind(&h, &tid).expect("task bind");
-    let (h, _) = pl.scopes_add(&h, "default", net()).expect("scopes add");
+    let h = pl.scopes_add(&h, "default", net()).expect("scopes add");
     let h = pl.interaction_join(&h).expect("interaction");
     let h = pl.logging_join(&h).expect("logging");
     pl.commit(w, &h, Some(-1)).expect("create commit");
@@ -363,10 +363,15 @@ fn rename_sessions_endpoints_and_scope_removal() {
     assert_eq!(pl.container_endpoints(&h).unwrap()[0].scope, "bridge");
     assert_eq!(pl.container_endpoints("nope").unwrap_err().status(), 404);
     let h = pl.scopes_remove(&h, "default").unwrap();
-    assert!(pl.container_endpoints(&id).unwrap().is_empty());
+    assert_eq!(
+        pl.container_endpoints(&id).unwrap().len(),
+        1,
+        "the scope changes at commit"
+    );
     assert_eq!(pl.scopes_remove(&h, "default").unwrap_err().status(), 404);
     assert_eq!(pl.handle_state(&w, &h).unwrap(), ContainerState::Created);
     pl.commit(&mut w, &h, None).unwrap();
+    assert!(pl.container_endpoints(&id).unwrap().is_empty());
     w.check_invariants().unwrap();
     assert_ne!(id, other);
 }

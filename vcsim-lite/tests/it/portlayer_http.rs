@@ -730,40 +730,47 @@ async fn remaining_handle_routes_rename_unbind_and_remove() {
     }
     let net = json!({"handle": h, "networkConfig": {"networkName": "default"}});
     assert_eq!(
-        status(&app, "POST", "/scopes/default/containers", Some(net)).await,
+        status(
+            &app,
+            "POST",
+            "/scopes/default/containers",
+            Some(net.clone())
+        )
+        .await,
         StatusCode::OK
     );
     assert_eq!(
-        value(&app, "GET", &format!("/scopes/containers/{h}"), None)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
+        status(&app, "POST", "/scopes/default/containers", Some(net)).await,
+        StatusCode::CONFLICT
+    );
+    let eps = |v: Value| v.as_array().map_or(0, Vec::len);
+    assert_eq!(
+        eps(value(&app, "GET", &format!("/scopes/containers/{h}"), None).await),
+        0,
+        "the scope learns of it at commit"
+    );
+    assert_eq!(
+        status(&app, "PUT", &format!("/containers/{h}"), None).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        eps(value(&app, "GET", &format!("/scopes/containers/{id}"), None).await),
         1
     );
+    let h = handle_of(&value(&app, "GET", &format!("/containers/{id}"), None).await);
+    let removal = format!("/scopes/default/containers/{h}");
+    assert_eq!(status(&app, "DELETE", &removal, None).await, StatusCode::OK);
     assert_eq!(
-        status(
-            &app,
-            "DELETE",
-            &format!("/scopes/default/containers/{h}"),
-            None
-        )
-        .await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        status(
-            &app,
-            "DELETE",
-            &format!("/scopes/default/containers/{h}"),
-            None
-        )
-        .await,
+        status(&app, "DELETE", &removal, None).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
         status(&app, "PUT", &format!("/containers/{h}"), None).await,
         StatusCode::OK
+    );
+    assert_eq!(
+        eps(value(&app, "GET", &format!("/scopes/containers/{id}"), None).await),
+        0
     );
     let info = value(&app, "GET", &format!("/containers/info/{id}"), None).await;
     assert_eq!(info["containerConfig"]["names"][0], "renamed");

@@ -122,7 +122,7 @@ pub(super) async fn scopes_add(
         ports: n.ports,
         nameservers: n.nameservers,
     };
-    let (h, _) = s.lock().portlayer.scopes_add(&req.handle, &scope, cfg)?;
+    let h = s.lock().portlayer.scopes_add(&req.handle, &scope, cfg)?;
     ok_json(json!(h))
 }
 
