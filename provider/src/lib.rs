@@ -3,8 +3,11 @@
 //! - [`client`]: what the provider asks of VIC (port layer and persona calls) as traits with
 //!   data types of its own; vcsim-lite implements them in process.
 //! - [`http_client`]: the same traits over the Port Layer and Docker APIs.
+//! - [`quantity`], [`sizing`]: Kubernetes quantities, and the pod VM's size from the pod.
 //!
 //! Being built: the pod cache, pod create/start/stop/delete, pod status and node capacity.
 
 pub mod client;
 pub mod http_client;
+pub mod quantity;
+pub mod sizing;
