@@ -123,7 +123,7 @@ pub struct MemoryQuantity(pub u64);
 
 impl fmt::Display for MemoryQuantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1024 == 0 {
+        if self.0.is_multiple_of(1024) {
             write!(f, "{}Ki", self.0 / 1024)
         } else {
             write!(f, "{}", self.0)
