@@ -4,9 +4,11 @@
 //!   data types of its own; vcsim-lite implements them in process.
 //! - [`http_client`]: the same traits over the Port Layer and Docker APIs.
 //! - [`quantity`], [`sizing`]: Kubernetes quantities, and the pod VM's size from the pod.
+//! - [`cache`]: pods by namespace/name with their pod VMs, rebuilt from annotations.
 //!
-//! Being built: the pod cache, pod create/start/stop/delete, pod status and node capacity.
+//! Not built yet: pod create/start/stop/delete, pod status and node capacity.
 
+pub mod cache;
 pub mod client;
 pub mod http_client;
 pub mod quantity;
