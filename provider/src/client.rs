@@ -61,6 +61,8 @@ pub struct ImageRef {
     pub image_id: String,
     /// `repo:tag`.
     pub repo: String,
+    /// The image's default command, run when a container names none.
+    pub cmd: Vec<String>,
 }
 
 /// A process to run in the pod VM (one per Kubernetes container).

@@ -339,6 +339,7 @@ impl PersonaApi for HttpClient {
                 layer: i["TopLayer"].as_str().unwrap_or_default().to_string(),
                 image_id: i["ID"].as_str().unwrap_or_default().to_string(),
                 repo: wanted.clone(),
+                cmd: serde_json::from_value(i["Cmd"].clone()).unwrap_or_default(),
             }))
     }
 }

@@ -10,6 +10,10 @@
 
 pub mod cache;
 pub mod client;
+pub mod error;
 pub mod http_client;
+pub mod node;
+pub mod operations;
 pub mod quantity;
 pub mod sizing;
+pub mod status;

@@ -223,6 +223,7 @@ impl PersonaApi for InProcess {
             layer: r.image.top_layer,
             image_id: r.image.image_id,
             repo: r.reference,
+            cmd: r.image.cmd,
         })
     }
 
@@ -238,6 +239,7 @@ impl PersonaApi for InProcess {
                 .next()
                 .cloned()
                 .unwrap_or_else(|| reference.to_string()),
+            cmd: r.cmd.clone(),
         }))
     }
 }

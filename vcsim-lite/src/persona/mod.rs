@@ -68,6 +68,8 @@ pub struct ImageRecord {
     pub size_bytes: u64,
     /// RFC3339 creation time.
     pub created: String,
+    /// The image's default command (`config.Cmd`): what a container runs when it names none.
+    pub cmd: Vec<String>,
 }
 
 /// What a pull did.
@@ -171,6 +173,7 @@ impl Persona {
                 layers: image.layers.iter().map(|l| l.id.clone()).collect(),
                 size_bytes: image.size_bytes,
                 created: image.created.clone(),
+                cmd: default_cmd(&image.config_json),
             });
         rec.repo_tags.insert(tag);
         rec.repo_digests
@@ -212,7 +215,7 @@ impl Persona {
         let images: Vec<_> = self
             .images
             .values()
-            .map(|r| json!({"ID": r.image_id, "Store": store, "TopLayer": r.top_layer, "RepoTags": r.repo_tags, "Layers": r.layers, "Size": r.size_bytes, "Created": r.created}))
+            .map(|r| json!({"ID": r.image_id, "Store": store, "TopLayer": r.top_layer, "RepoTags": r.repo_tags, "Layers": r.layers, "Size": r.size_bytes, "Created": r.created, "Cmd": r.cmd}))
             .collect();
         let mut repos = BTreeMap::new();
         for r in self.images.values() {
@@ -233,6 +236,14 @@ impl Persona {
         )?;
         Ok(())
     }
+}
+
+/// `config.Cmd` of an image config JSON (empty if absent).
+fn default_cmd(config_json: &str) -> Vec<String> {
+    serde_json::from_str::<serde_json::Value>(config_json)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["config"]["Cmd"].clone()).ok())
+        .unwrap_or_default()
 }
 
 /// `library/busybox` -> `busybox`, as Docker shows repositories.

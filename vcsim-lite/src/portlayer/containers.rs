@@ -410,9 +410,15 @@ impl PortLayer {
     }
 
     /// `DELETE /containers/{id}`: refused while running; destroys the VM (its rw layer with it)
-    /// and keeps volumes.
+    /// and keeps volumes. A container that was never committed has no VM: removing it discards
+    /// its handles (and so frees its name), which is how a client abandons a failed create.
     pub fn remove_container(&mut self, w: &mut World, id: &str) -> Result<()> {
         self.sync(w);
+        if !self.containers.contains_key(id) && self.handles.has_container(id) {
+            // Never committed: there is no VM; discarding its handles frees its name.
+            self.handles.remove_container(id);
+            return Ok(());
+        }
         let c = self
             .containers
             .get(id)

@@ -111,6 +111,11 @@ impl HandleCache {
         })
     }
 
+    /// True if any cached handle belongs to `container`.
+    pub fn has_container(&self, container: &str) -> bool {
+        self.handles.values().any(|(h, _)| h.container == container)
+    }
+
     /// Handles cached.
     pub fn len(&self) -> usize {
         self.handles.len()

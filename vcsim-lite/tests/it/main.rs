@@ -6,3 +6,4 @@ mod docker_api;
 mod http_fuzz;
 mod portlayer_http;
 mod provider_clients;
+mod provider_ops;
