@@ -18,11 +18,14 @@ pub const POD_NAMESPACE: &str = "virtual-kubelet.io/pod-namespace";
 pub const POD_NAME: &str = "virtual-kubelet.io/pod-name";
 /// Annotation on the pod VM: the pod's uid.
 pub const POD_UID: &str = "virtual-kubelet.io/pod-uid";
+/// Annotation on the pod VM: the pod's spec as JSON, so a rebuilt cache knows its containers
+/// (for status) and volumes (for delete).
+pub const POD_SPEC: &str = "virtual-kubelet.io/pod-spec";
 
 /// A cached pod and its pod VM.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachedPod {
-    /// The pod as last given to the provider (after a rebuild: its identity only).
+    /// The pod as last given to the provider (after a rebuild: identity and spec).
     pub pod: Pod,
     /// The pod VM's container id.
     pub container_id: String,
@@ -52,6 +55,13 @@ pub fn identity_annotations(pod: &Pod) -> BTreeMap<String, String> {
     ]);
     if let Some(uid) = &pod.metadata.uid {
         a.insert(POD_UID.to_string(), uid.clone());
+    }
+    if let Some(spec) = pod
+        .spec
+        .as_ref()
+        .and_then(|s| serde_json::to_string(s).ok())
+    {
+        a.insert(POD_SPEC.to_string(), spec);
     }
     a
 }
@@ -141,6 +151,10 @@ impl PodCache {
                     uid: c.annotations.get(POD_UID).cloned(),
                     ..Default::default()
                 },
+                spec: c
+                    .annotations
+                    .get(POD_SPEC)
+                    .and_then(|s| serde_json::from_str(s).ok()),
                 ..Default::default()
             };
             if self.insert(pod, c.id.clone()) {

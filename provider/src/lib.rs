@@ -6,7 +6,10 @@
 //! - [`quantity`], [`sizing`]: Kubernetes quantities, and the pod VM's size from the pod.
 //! - [`cache`]: pods by namespace/name with their pod VMs, rebuilt from annotations.
 //!
-//! Not built yet: pod create/start/stop/delete, pod status and node capacity.
+//! - [`operations`]: create (with rollback), start, stop, delete of a pod VM.
+//! - [`status`], [`node`]: pod status from the pod VM; node capacity, conditions, admission.
+//! - [`vic`]: [`vic::VicProvider`], the virtual-kubelet provider interface over all of these.
+//! - [`error`]: errors with the pod reasons a kubelet reports.
 
 pub mod cache;
 pub mod client;
@@ -17,3 +20,4 @@ pub mod operations;
 pub mod quantity;
 pub mod sizing;
 pub mod status;
+pub mod vic;

@@ -6,4 +6,5 @@ mod docker_api;
 mod http_fuzz;
 mod portlayer_http;
 mod provider_clients;
+mod provider_facade;
 mod provider_ops;

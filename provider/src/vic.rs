@@ -1,0 +1,239 @@
+//! `VicProvider`: the virtual-kubelet provider interface over the operations, the pod cache,
+//! status mapping and node capacity. Create admits the pod the way a kubelet does (requests
+//! against what remains allocatable), creates and starts the pod VM, and caches it; a failure
+//! after the VM exists stays visible in the pod's status rather than being swallowed.
+
+use std::sync::Mutex;
+
+use k8s_openapi::api::core::v1::{NodeStatus, NodeSystemInfo, Pod, PodStatus};
+
+use crate::cache::{CachedPod, PodCache, pod_key};
+use crate::client::{PersonaApi, PortLayerApi};
+use crate::error::{ProviderError, at};
+use crate::node::{self, Admission, NodeConfig, Usage};
+use crate::operations::creator::pod_volumes;
+use crate::operations::{creator, deleter, starter};
+use crate::sizing::pod_size;
+use crate::status::pod_status;
+
+/// Default grace period when the pod names none (Kubernetes' default).
+pub const DEFAULT_GRACE_SECS: i64 = 30;
+
+type Watcher = Box<dyn Fn(&Pod) + Send + Sync>;
+
+/// The VIC provider over a client of one VCH.
+pub struct VicProvider<C: PortLayerApi + PersonaApi> {
+    client: C,
+    cache: PodCache,
+    node: NodeConfig,
+    /// Held across admission, creation and caching, so concurrent creates cannot together
+    /// exceed what admission allows.
+    admission: Mutex<()>,
+    /// Last failure of each pod (namespace/name), shown in its status.
+    failures: Mutex<std::collections::BTreeMap<String, ProviderError>>,
+    watchers: Mutex<Vec<Watcher>>,
+}
+
+impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
+    /// A provider with an empty cache; call [`VicProvider::rebuild`] after a restart.
+    pub fn new(client: C, node: NodeConfig) -> Self {
+        VicProvider {
+            client,
+            cache: PodCache::new(),
+            node,
+            admission: Mutex::new(()),
+            failures: Mutex::new(Default::default()),
+            watchers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Refills the cache from the pod VMs the port layer has; returns how many were found.
+    pub fn rebuild(&self) -> Result<usize, ProviderError> {
+        let list = self.client.list().map_err(at("list"))?;
+        Ok(self.cache.rebuild(&list))
+    }
+
+    /// Calls `f` with the pod (status filled in) whenever a pod's state changes, so callers
+    /// need not poll.
+    pub fn notify_pods(&self, f: impl Fn(&Pod) + Send + Sync + 'static) {
+        self.watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(f));
+    }
+
+    fn notify(&self, namespace: &str, name: &str) {
+        let Some(pod) = self.get_pod(namespace, name) else {
+            return;
+        };
+        for w in self
+            .watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            w(&pod);
+        }
+    }
+
+    fn record_failure(&self, ns: &str, name: &str, err: &ProviderError) {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        f.insert(crate::cache::key(ns, name), err.clone());
+    }
+
+    /// What the cached pods already request.
+    fn usage(&self) -> Usage {
+        let mut u = Usage {
+            cpu_request_millis: 0,
+            memory_request_bytes: 0,
+            pods: 0,
+        };
+        for p in self.cache.list() {
+            if let Some(size) = p.pod.spec.as_ref().and_then(|s| pod_size(s).ok()) {
+                u.cpu_request_millis = u.cpu_request_millis.saturating_add(size.cpu_request_millis);
+                u.memory_request_bytes = u
+                    .memory_request_bytes
+                    .saturating_add(size.memory_request_bytes);
+            }
+            u.pods += 1;
+        }
+        u
+    }
+
+    /// Admits, creates, caches and starts the pod.
+    pub fn create_pod(&self, pod: &Pod) -> Result<(), ProviderError> {
+        let (ns, name) = pod_key(pod);
+        let spec = pod
+            .spec
+            .as_ref()
+            .ok_or_else(|| ProviderError::InvalidPod("the pod has no spec".into()))?;
+        let size = pod_size(spec).map_err(|e| ProviderError::InvalidPod(e.to_string()))?;
+        let id = {
+            let _admission = self.admission.lock().unwrap_or_else(|p| p.into_inner());
+            if self.cache.get(&ns, &name).is_some() {
+                return Err(ProviderError::AlreadyExists(crate::cache::key(&ns, &name)));
+            }
+            let vch = self.client.vch_info().map_err(at("vch info"))?;
+            let cpu = node::cpu_cores(&vch, &self.node).saturating_mul(1000);
+            let mem = node::memory_bytes(&vch);
+            if let Admission::Reject { reason, message } =
+                node::admit(&size, &self.usage(), cpu, mem, self.node.max_pods)
+            {
+                return Err(ProviderError::Rejected { reason, message });
+            }
+            let id = creator::create(&self.client, &self.client, pod)?;
+            self.cache.insert(pod.clone(), id.clone());
+            id
+        };
+        let started = starter::start(&self.client, &id);
+        if let Err(e) = &started {
+            self.record_failure(&ns, &name, e);
+        }
+        self.notify(&ns, &name);
+        started
+    }
+
+    /// Replaces the cached pod object (VIC does not resize a running pod VM).
+    pub fn update_pod(&self, pod: &Pod) -> Result<(), ProviderError> {
+        let (ns, name) = pod_key(pod);
+        if self.cache.update(pod.clone()) {
+            Ok(())
+        } else {
+            Err(ProviderError::NotFound(crate::cache::key(&ns, &name)))
+        }
+    }
+
+    /// Stops and removes the pod VM and its volumes; deleting an unknown pod succeeds.
+    pub fn delete_pod(&self, pod: &Pod) -> Result<(), ProviderError> {
+        let (ns, name) = pod_key(pod);
+        let Some(cached) = self.cache.get(&ns, &name) else {
+            return Ok(());
+        };
+        let grace = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds)
+            .unwrap_or(DEFAULT_GRACE_SECS);
+        let volumes: Vec<String> = pod_volumes(&cached.pod)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        deleter::delete(&self.client, &cached.container_id, &volumes, grace)?;
+        self.cache.remove(&ns, &name);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&crate::cache::key(&ns, &name));
+        for w in self
+            .watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            w(&cached.pod);
+        }
+        Ok(())
+    }
+
+    fn with_status(&self, cached: CachedPod) -> Pod {
+        let vm = self.client.info(&cached.container_id).ok();
+        let mut pod = cached.pod;
+        let mut status = pod_status(&pod, vm.as_ref(), &self.node.internal_ip);
+        let (ns, name) = pod_key(&pod);
+        if let Some(err) = self
+            .failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&crate::cache::key(&ns, &name))
+        {
+            status.reason = Some(err.reason().to_string());
+            status.message = Some(err.to_string());
+        }
+        pod.status = Some(status);
+        pod
+    }
+
+    /// The pod with its current status.
+    pub fn get_pod(&self, namespace: &str, name: &str) -> Option<Pod> {
+        self.cache.get(namespace, name).map(|c| self.with_status(c))
+    }
+
+    /// Every pod, ordered by namespace/name, with status.
+    pub fn get_pods(&self) -> Vec<Pod> {
+        self.cache
+            .list()
+            .into_iter()
+            .map(|c| self.with_status(c))
+            .collect()
+    }
+
+    /// The pod's status.
+    pub fn get_pod_status(&self, namespace: &str, name: &str) -> Option<PodStatus> {
+        self.get_pod(namespace, name).and_then(|p| p.status)
+    }
+
+    /// The node's status: capacity, allocatable, conditions, addresses, endpoints, OS.
+    pub fn node_status(&self) -> Result<NodeStatus, ProviderError> {
+        let vch = self.client.vch_info().map_err(at("vch info"))?;
+        Ok(NodeStatus {
+            capacity: Some(node::capacity(&vch, &self.node)),
+            allocatable: Some(node::allocatable(&vch, &self.node)),
+            conditions: Some(node::conditions(&vch, None, &self.node)),
+            addresses: Some(node::addresses(&self.node)),
+            daemon_endpoints: Some(node::daemon_endpoints(&self.node)),
+            node_info: Some(NodeSystemInfo {
+                operating_system: node::OPERATING_SYSTEM.to_string(),
+                architecture: "amd64".into(),
+                kubelet_version: "v1.20.2-vcsim-lite".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    /// The pod cache (read access, e.g. for tests and the node).
+    pub fn cache(&self) -> &PodCache {
+        &self.cache
+    }
+}

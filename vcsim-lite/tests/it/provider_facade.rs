@@ -1,0 +1,219 @@
+//! `VicProvider` over the in-process client: pod lifecycle, notifier, admission at the boundary
+//! derived from the VCH's limits, rebuild after a restart, failures visible in pod status.
+
+use std::sync::{Arc, Mutex};
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ResourceRequirements};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use provider::error::ProviderError;
+use provider::node::NodeConfig;
+use provider::vic::VicProvider;
+use vcsim_lite::http::{Shared, Stack};
+use vcsim_lite::inprocess::InProcess;
+use vcsim_lite::persona::{Catalogue, Persona};
+use vcsim_lite::portlayer::{PortLayer, VchConfig};
+use vcsim_lite::sim::fault::FaultRule;
+use vcsim_lite::vsphere::{LatencyProfile, WorldBuilder};
+
+/// A VCH limited to 4800 MHz (2 cores at 2400 MHz) and 4096 MB, plus optional fault rules.
+fn stack(faults: &[&str]) -> (InProcess, Shared) {
+    let mut b = WorldBuilder::new().latency(LatencyProfile::zero());
+    for f in faults {
+        b = b.fault(f.parse::<FaultRule>().expect("rule"));
+    }
+    let mut world = b.build().expect("world");
+    let mut cfg = VchConfig::new("vk");
+    cfg.cpu_limit_mhz = Some(4800);
+    cfg.memory_limit_mb = Some(4096);
+    let portlayer = PortLayer::create(&mut world, cfg).expect("vch");
+    let shared = Shared::new(
+        Stack {
+            world,
+            portlayer,
+            persona: Persona::new(Catalogue::builtin()),
+        },
+        0,
+    );
+    (InProcess::new(shared.clone()), shared)
+}
+
+fn provider(c: InProcess) -> VicProvider<InProcess> {
+    VicProvider::new(
+        c,
+        NodeConfig {
+            internal_ip: "10.0.0.5".into(),
+            ..Default::default()
+        },
+    )
+}
+
+fn pod(ns: &str, name: &str, cpu: &str, memory: &str) -> Pod {
+    let req = [
+        ("cpu".to_string(), Quantity(cpu.into())),
+        ("memory".to_string(), Quantity(memory.into())),
+    ]
+    .into();
+    Pod {
+        metadata: ObjectMeta {
+            namespace: Some(ns.into()),
+            name: Some(name.into()),
+            uid: Some(format!("uid-{ns}-{name}")),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "main".into(),
+                image: Some("busybox:1.36".into()),
+                command: Some(vec!["sleep".into(), "3600".into()]),
+                resources: Some(ResourceRequirements {
+                    requests: Some(req),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn container_vms(shared: &Shared) -> usize {
+    let st = shared.lock();
+    st.world.check_invariants().expect("invariants");
+    st.world.vms().len() - 1
+}
+
+#[test]
+fn a_pod_runs_is_reported_and_is_deleted_with_notifications() {
+    let (c, shared) = stack(&[]);
+    let p = provider(c);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    p.notify_pods(move |pod| {
+        s.lock().unwrap().push(
+            pod.status
+                .as_ref()
+                .and_then(|st| st.phase.clone())
+                .unwrap_or_default(),
+        )
+    });
+    p.create_pod(&pod("default", "web", "500m", "512Mi"))
+        .unwrap();
+    let status = p.get_pod_status("default", "web").unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Running"));
+    assert_eq!(status.pod_ip.as_deref(), Some("172.16.0.2"));
+    assert_eq!(status.host_ip.as_deref(), Some("10.0.0.5"));
+    assert_eq!(p.get_pods().len(), 1);
+    assert_eq!(
+        p.create_pod(&pod("default", "web", "500m", "512Mi"))
+            .unwrap_err()
+            .reason(),
+        "AlreadyExists"
+    );
+    assert_eq!(container_vms(&shared), 1);
+    p.delete_pod(&pod("default", "web", "500m", "512Mi"))
+        .unwrap();
+    p.delete_pod(&pod("default", "web", "500m", "512Mi"))
+        .unwrap();
+    assert!(p.get_pod("default", "web").is_none());
+    assert_eq!(container_vms(&shared), 0);
+    assert_eq!(shared.lock().portlayer.scopes().allocated_count(), 0);
+    assert_eq!(
+        seen.lock().unwrap().first().map(String::as_str),
+        Some("Running")
+    );
+}
+
+#[test]
+fn admission_stops_exactly_at_the_vch_limits() {
+    let (c, shared) = stack(&[]);
+    let p = provider(c);
+    let node = p.node_status().unwrap();
+    let cap = node.capacity.unwrap();
+    assert_eq!(cap["cpu"].0, "2", "4800 MHz at 2400 MHz per core");
+    assert_eq!(cap["memory"].0, format!("{}Ki", 4096 * 1024));
+    // CPU: 1500m + 500m fill the 2 cores exactly; one more millicore does not fit.
+    p.create_pod(&pod("a", "p1", "1500m", "1Gi")).unwrap();
+    p.create_pod(&pod("a", "p2", "500m", "1Gi")).unwrap();
+    let err = p.create_pod(&pod("a", "p3", "1m", "1Mi")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProviderError::Rejected {
+                reason: "OutOfcpu",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(container_vms(&shared), 2, "a rejected pod creates no VM");
+    // Memory: 2Gi used of 4Gi; 2Gi more fits exactly (no CPU asked), one byte more does not.
+    let err = p.create_pod(&pod("a", "p4", "0", "2049Mi")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProviderError::Rejected {
+                reason: "OutOfmemory",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    p.create_pod(&pod("a", "p5", "0", "2Gi")).unwrap();
+    assert_eq!(container_vms(&shared), 3);
+}
+
+#[test]
+fn a_restarted_provider_rebuilds_its_cache_without_duplicating_vms() {
+    let (c, shared) = stack(&[]);
+    let first = provider(c.clone());
+    first.create_pod(&pod("a", "web", "100m", "128Mi")).unwrap();
+    first.create_pod(&pod("b", "web", "100m", "128Mi")).unwrap();
+    drop(first);
+    let second = provider(c);
+    assert_eq!(second.rebuild().unwrap(), 2);
+    assert_eq!(second.rebuild().unwrap(), 0);
+    assert_eq!(
+        second.get_pod_status("b", "web").unwrap().phase.as_deref(),
+        Some("Running")
+    );
+    assert_eq!(
+        second
+            .create_pod(&pod("a", "web", "100m", "128Mi"))
+            .unwrap_err()
+            .reason(),
+        "AlreadyExists"
+    );
+    second
+        .delete_pod(&pod("a", "web", "100m", "128Mi"))
+        .unwrap();
+    assert_eq!(container_vms(&shared), 1);
+}
+
+#[test]
+fn a_start_failure_is_returned_and_shown_in_the_pod_status() {
+    let (c, shared) = stack(&["PowerOnVM_Task:vm/default-flaky-*=InsufficientResourcesFault"]);
+    let p = provider(c);
+    let err = p
+        .create_pod(&pod("default", "flaky", "100m", "128Mi"))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("InsufficientResourcesFault"),
+        "{err}"
+    );
+    let status = p
+        .get_pod_status("default", "flaky")
+        .expect("the pod stays known");
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    assert_eq!(status.reason.as_deref(), Some("ProviderFailed"));
+    assert!(
+        status
+            .message
+            .unwrap_or_default()
+            .contains("InsufficientResourcesFault")
+    );
+    p.delete_pod(&pod("default", "flaky", "100m", "128Mi"))
+        .unwrap();
+    assert_eq!(container_vms(&shared), 0);
+}
