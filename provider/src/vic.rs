@@ -26,9 +26,10 @@ pub struct VicProvider<C: PortLayerApi + PersonaApi> {
     client: C,
     cache: PodCache,
     node: NodeConfig,
-    /// Held across admission, creation and caching, so concurrent creates cannot together
-    /// exceed what admission allows.
-    admission: Mutex<()>,
+    /// What admitted pods request, kept as running totals (summing the cache per create would
+    /// cost O(pods)). Held across admission, creation and caching, so concurrent creates
+    /// cannot together exceed what admission allows.
+    admission: Mutex<Usage>,
     /// Last failure of each pod (namespace/name), shown in its status.
     failures: Mutex<std::collections::BTreeMap<String, ProviderError>>,
     watchers: Mutex<Vec<Watcher>>,
@@ -41,7 +42,11 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             client,
             cache: PodCache::new(),
             node,
-            admission: Mutex::new(()),
+            admission: Mutex::new(Usage {
+                cpu_request_millis: 0,
+                memory_request_bytes: 0,
+                pods: 0,
+            }),
             failures: Mutex::new(Default::default()),
             watchers: Mutex::new(Vec::new()),
         }
@@ -50,7 +55,23 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
     /// Refills the cache from the pod VMs the port layer has; returns how many were found.
     pub fn rebuild(&self) -> Result<usize, ProviderError> {
         let list = self.client.list().map_err(at("list"))?;
-        Ok(self.cache.rebuild(&list))
+        let mut usage = self.admission.lock().unwrap_or_else(|p| p.into_inner());
+        let before: std::collections::BTreeSet<String> = self
+            .cache
+            .list()
+            .iter()
+            .map(|c| c.container_id.clone())
+            .collect();
+        let added = self.cache.rebuild(&list);
+        for c in self
+            .cache
+            .list()
+            .into_iter()
+            .filter(|c| !before.contains(&c.container_id))
+        {
+            Self::charge(&mut usage, &c.pod, true);
+        }
+        Ok(added)
     }
 
     /// Calls `f` with the pod (status filled in) whenever a pod's state changes, so callers
@@ -81,23 +102,18 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         f.insert(crate::cache::key(ns, name), err.clone());
     }
 
-    /// What the cached pods already request.
-    fn usage(&self) -> Usage {
-        let mut u = Usage {
-            cpu_request_millis: 0,
-            memory_request_bytes: 0,
-            pods: 0,
-        };
-        for p in self.cache.list() {
-            if let Some(size) = p.pod.spec.as_ref().and_then(|s| pod_size(s).ok()) {
-                u.cpu_request_millis = u.cpu_request_millis.saturating_add(size.cpu_request_millis);
-                u.memory_request_bytes = u
-                    .memory_request_bytes
-                    .saturating_add(size.memory_request_bytes);
-            }
-            u.pods += 1;
+    fn charge(usage: &mut Usage, pod: &Pod, add: bool) {
+        let size = pod.spec.as_ref().and_then(|s| pod_size(s).ok());
+        let (cpu, mem) = size.map_or((0, 0), |s| (s.cpu_request_millis, s.memory_request_bytes));
+        if add {
+            usage.cpu_request_millis = usage.cpu_request_millis.saturating_add(cpu);
+            usage.memory_request_bytes = usage.memory_request_bytes.saturating_add(mem);
+            usage.pods = usage.pods.saturating_add(1);
+        } else {
+            usage.cpu_request_millis = usage.cpu_request_millis.saturating_sub(cpu);
+            usage.memory_request_bytes = usage.memory_request_bytes.saturating_sub(mem);
+            usage.pods = usage.pods.saturating_sub(1);
         }
-        u
     }
 
     /// Admits, creates, caches and starts the pod.
@@ -109,7 +125,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .ok_or_else(|| ProviderError::InvalidPod("the pod has no spec".into()))?;
         let size = pod_size(spec).map_err(|e| ProviderError::InvalidPod(e.to_string()))?;
         let id = {
-            let _admission = self.admission.lock().unwrap_or_else(|p| p.into_inner());
+            let mut usage = self.admission.lock().unwrap_or_else(|p| p.into_inner());
             if self.cache.get(&ns, &name).is_some() {
                 return Err(ProviderError::AlreadyExists(crate::cache::key(&ns, &name)));
             }
@@ -117,12 +133,13 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             let cpu = node::cpu_cores(&vch, &self.node).saturating_mul(1000);
             let mem = node::memory_bytes(&vch);
             if let Admission::Reject { reason, message } =
-                node::admit(&size, &self.usage(), cpu, mem, self.node.max_pods)
+                node::admit(&size, &usage, cpu, mem, self.node.max_pods)
             {
                 return Err(ProviderError::Rejected { reason, message });
             }
             let id = creator::create(&self.client, &self.client, pod)?;
             self.cache.insert(pod.clone(), id.clone());
+            Self::charge(&mut usage, pod, true);
             id
         };
         let started = starter::start(&self.client, &id);
@@ -160,7 +177,13 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .map(|v| v.name)
             .collect();
         deleter::delete(&self.client, &cached.container_id, &volumes, grace)?;
-        self.cache.remove(&ns, &name);
+        if self.cache.remove(&ns, &name).is_some() {
+            Self::charge(
+                &mut self.admission.lock().unwrap_or_else(|p| p.into_inner()),
+                &cached.pod,
+                false,
+            );
+        }
         self.failures
             .lock()
             .unwrap_or_else(|p| p.into_inner())

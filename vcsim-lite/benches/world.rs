@@ -74,3 +74,54 @@ fn portlayer_container_lifecycle(b: Bencher) {
             pl.remove_container(&mut w, &id).expect("remove");
         });
 }
+
+/// One pod lifecycle through the provider, in process: create_pod (admission, image lookup,
+/// create, commit, start) and delete_pod (stop, unbind, remove).
+#[divan::bench(sample_count = 100, sample_size = 20)]
+fn provider_pod_lifecycle(b: Bencher) {
+    use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use vcsim_lite::http::{Shared, Stack};
+    use vcsim_lite::inprocess::InProcess;
+    use vcsim_lite::persona::{Catalogue, Persona};
+    use vcsim_lite::portlayer::{PortLayer, VchConfig};
+
+    let mut w = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .expect("world");
+    let pl = PortLayer::create(&mut w, VchConfig::new("bench")).expect("vch");
+    let shared = Shared::new(
+        Stack {
+            world: w,
+            portlayer: pl,
+            persona: Persona::new(Catalogue::builtin()),
+        },
+        0,
+    );
+    let client = InProcess::new(shared);
+    provider::client::PersonaApi::pull(&client, "busybox:1.36").expect("pull");
+    let p = provider::vic::VicProvider::new(client, provider::node::NodeConfig::default());
+    let pod = Pod {
+        metadata: ObjectMeta {
+            namespace: Some("default".into()),
+            name: Some("bench".into()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "main".into(),
+                image: Some("busybox:1.36".into()),
+                command: Some(vec!["sleep".into(), "3600".into()]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    b.counter(divan::counter::ItemsCount::new(1u32))
+        .bench_local(|| {
+            p.create_pod(&pod).expect("create");
+            p.delete_pod(&pod).expect("delete");
+        });
+}
