@@ -217,3 +217,53 @@ fn a_start_failure_is_returned_and_shown_in_the_pod_status() {
         .unwrap();
     assert_eq!(container_vms(&shared), 0);
 }
+
+/// The provider end to end over HTTP: `VicProvider<HttpClient>` against `serve` on a socket.
+#[test]
+fn the_provider_runs_pods_over_http_against_a_served_world() {
+    let mut world = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .expect("world");
+    let portlayer = PortLayer::create(&mut world, VchConfig::new("vk")).expect("vch");
+    let stack = Stack {
+        world,
+        portlayer,
+        persona: Persona::new(Catalogue::builtin()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let _server = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let listen = vcsim_lite::http::serve::Listen {
+                portlayer: "127.0.0.1:0".parse().unwrap(),
+                docker: "127.0.0.1:0".parse().unwrap(),
+            };
+            let serve = vcsim_lite::http::serve::serve(stack, 0, listen, move |pl, docker| {
+                let _ = tx.send((pl, docker));
+            });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), serve).await;
+        })
+    });
+    let (pl, docker) = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("server ready");
+    let http = provider::http_client::HttpClient::new(
+        &format!("http://{pl}"),
+        &format!("http://{docker}"),
+        std::time::Duration::from_secs(5),
+    );
+    let p = VicProvider::new(http.clone(), NodeConfig::default());
+    p.create_pod(&pod("a", "web", "500m", "256Mi")).unwrap();
+    p.create_pod(&pod("b", "web", "500m", "256Mi")).unwrap();
+    let status = p.get_pod_status("a", "web").unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Running"));
+    assert!(status.pod_ip.is_some());
+    assert_eq!(p.node_status().unwrap().capacity.unwrap()["cpu"].0, "48");
+    // A restarted provider finds both pods through the API and deletes one.
+    let again = VicProvider::new(http, NodeConfig::default());
+    assert_eq!(again.rebuild().unwrap(), 2);
+    again.delete_pod(&pod("a", "web", "500m", "256Mi")).unwrap();
+    assert_eq!(again.get_pods().len(), 1);
+    assert!(again.get_pod("a", "web").is_none());
+}

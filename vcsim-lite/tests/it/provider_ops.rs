@@ -439,3 +439,63 @@ fn a_container_without_command_runs_the_images_command() {
     let s = &st.portlayer.containers()[&id].spec.sessions[&id];
     assert!(!s.path.is_empty(), "the image's Cmd becomes the task");
 }
+
+#[test]
+fn each_starter_step_failing_leaves_the_pod_vm_off_without_an_ip() {
+    for step in ["handle", "scopes_bind", "change_state", "commit"] {
+        let (c, shared) = stack(&[]);
+        let id = creator::create(
+            &c,
+            &c,
+            &pod("default", "web", vec![busybox("m", "1", "512Mi")], vec![]),
+        )
+        .unwrap();
+        let failing = FailOne {
+            inner: &c,
+            step,
+            calls: Mutex::new(0),
+        };
+        let err = starter::start(&failing, &id).unwrap_err();
+        assert!(err.to_string().contains("injected"), "{step}: {err}");
+        assert_eq!(c.info(&id).unwrap().state, "Created", "{step}");
+        assert_eq!(
+            footprint(&shared),
+            (1, 0, 0),
+            "{step}: no IP is held by a pod VM that is off"
+        );
+        starter::start(&c, &id).unwrap();
+        assert_eq!(c.info(&id).unwrap().state, "Running");
+    }
+}
+
+#[test]
+fn each_deleter_step_failing_is_reported_and_a_retry_finishes_the_job() {
+    let volumes = ["default-web-scratch".to_string()];
+    for step in [
+        "info",
+        "handle",
+        "change_state",
+        "commit",
+        "remove",
+        "volume_delete",
+    ] {
+        let (c, shared) = stack(&[]);
+        let p = pod(
+            "default",
+            "web",
+            vec![busybox("m", "1", "512Mi")],
+            vec![scratch()],
+        );
+        let id = creator::create(&c, &c, &p).unwrap();
+        starter::start(&c, &id).unwrap();
+        let failing = FailOne {
+            inner: &c,
+            step,
+            calls: Mutex::new(0),
+        };
+        let err = deleter::delete(&failing, &id, &volumes, 30).unwrap_err();
+        assert!(err.to_string().contains("injected"), "{step}: {err}");
+        deleter::delete(&c, &id, &volumes, 30).unwrap();
+        assert_eq!(footprint(&shared), (0, 0, 0), "{step}");
+    }
+}
