@@ -8,3 +8,4 @@ mod portlayer_http;
 mod provider_clients;
 mod provider_facade;
 mod provider_ops;
+mod support;

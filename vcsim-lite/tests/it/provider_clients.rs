@@ -1,26 +1,12 @@
 //! The provider's client traits, in process and over HTTP, drive a pod VM through its lifecycle.
 
 use provider::client::{ContainerSpec, PersonaApi, PortLayerApi, TaskSpec};
-use vcsim_lite::http::{Shared, Stack};
+use vcsim_lite::http::Shared;
 use vcsim_lite::inprocess::InProcess;
-use vcsim_lite::persona::{Catalogue, Persona};
-use vcsim_lite::portlayer::{PortLayer, VchConfig};
-use vcsim_lite::vsphere::{LatencyProfile, WorldBuilder};
+use vcsim_lite::portlayer::VchConfig;
 
 fn client() -> (InProcess, Shared) {
-    let mut world = WorldBuilder::new()
-        .latency(LatencyProfile::zero())
-        .build()
-        .expect("world");
-    let portlayer = PortLayer::create(&mut world, VchConfig::new("vk")).expect("vch");
-    let shared = Shared::new(
-        Stack {
-            world,
-            portlayer,
-            persona: Persona::new(Catalogue::builtin()),
-        },
-        0,
-    );
+    let shared = Shared::new(crate::support::stack_with(VchConfig::new("vk"), &[]), 0);
     (InProcess::new(shared.clone()), shared)
 }
 
@@ -36,40 +22,13 @@ fn a_pod_vm_is_created_started_stopped_and_removed_through_the_traits() {
 /// The same lifecycle over HTTP against `serve` on a real socket.
 #[test]
 fn the_http_client_drives_the_same_lifecycle_against_serve() {
-    let mut world = WorldBuilder::new()
-        .latency(LatencyProfile::zero())
-        .build()
-        .expect("world");
-    let portlayer = PortLayer::create(&mut world, VchConfig::new("vk")).expect("vch");
-    let stack = Stack {
-        world,
-        portlayer,
-        persona: Persona::new(Catalogue::builtin()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let server = std::thread::spawn(move || {
-        rt.block_on(async move {
-            let listen = vcsim_lite::http::serve::Listen {
-                portlayer: "127.0.0.1:0".parse().unwrap(),
-                docker: "127.0.0.1:0".parse().unwrap(),
-            };
-            let serve = vcsim_lite::http::serve::serve(stack, 0, listen, move |pl, docker| {
-                let _ = tx.send((pl, docker));
-            });
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), serve).await;
-        })
-    });
-    let (pl, docker) = rx
-        .recv_timeout(std::time::Duration::from_secs(10))
-        .expect("server ready");
+    let (pl, docker) = crate::support::serve(crate::support::stack_with(VchConfig::new("vk"), &[]));
     let http = provider::http_client::HttpClient::new(
         &format!("http://{pl}"),
         &format!("http://{docker}"),
         std::time::Duration::from_secs(5),
     );
     lifecycle(&http, &http);
-    drop(server);
 }
 
 fn lifecycle(pl: &dyn PortLayerApi, persona: &dyn PersonaApi) {

@@ -9,32 +9,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use provider::error::ProviderError;
 use provider::node::NodeConfig;
 use provider::vic::VicProvider;
-use vcsim_lite::http::{Shared, Stack};
+use vcsim_lite::http::Shared;
 use vcsim_lite::inprocess::InProcess;
-use vcsim_lite::persona::{Catalogue, Persona};
-use vcsim_lite::portlayer::{PortLayer, VchConfig};
-use vcsim_lite::sim::fault::FaultRule;
-use vcsim_lite::vsphere::{LatencyProfile, WorldBuilder};
+use vcsim_lite::portlayer::VchConfig;
 
 /// A VCH limited to 4800 MHz (2 cores at 2400 MHz) and 4096 MB, plus optional fault rules.
 fn stack(faults: &[&str]) -> (InProcess, Shared) {
-    let mut b = WorldBuilder::new().latency(LatencyProfile::zero());
-    for f in faults {
-        b = b.fault(f.parse::<FaultRule>().expect("rule"));
-    }
-    let mut world = b.build().expect("world");
     let mut cfg = VchConfig::new("vk");
     cfg.cpu_limit_mhz = Some(4800);
     cfg.memory_limit_mb = Some(4096);
-    let portlayer = PortLayer::create(&mut world, cfg).expect("vch");
-    let shared = Shared::new(
-        Stack {
-            world,
-            portlayer,
-            persona: Persona::new(Catalogue::builtin()),
-        },
-        0,
-    );
+    let shared = Shared::new(crate::support::stack_with(cfg, faults), 0);
     (InProcess::new(shared.clone()), shared)
 }
 
@@ -221,33 +205,7 @@ fn a_start_failure_is_returned_and_shown_in_the_pod_status() {
 /// The provider end to end over HTTP: `VicProvider<HttpClient>` against `serve` on a socket.
 #[test]
 fn the_provider_runs_pods_over_http_against_a_served_world() {
-    let mut world = WorldBuilder::new()
-        .latency(LatencyProfile::zero())
-        .build()
-        .expect("world");
-    let portlayer = PortLayer::create(&mut world, VchConfig::new("vk")).expect("vch");
-    let stack = Stack {
-        world,
-        portlayer,
-        persona: Persona::new(Catalogue::builtin()),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let _server = std::thread::spawn(move || {
-        rt.block_on(async move {
-            let listen = vcsim_lite::http::serve::Listen {
-                portlayer: "127.0.0.1:0".parse().unwrap(),
-                docker: "127.0.0.1:0".parse().unwrap(),
-            };
-            let serve = vcsim_lite::http::serve::serve(stack, 0, listen, move |pl, docker| {
-                let _ = tx.send((pl, docker));
-            });
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), serve).await;
-        })
-    });
-    let (pl, docker) = rx
-        .recv_timeout(std::time::Duration::from_secs(10))
-        .expect("server ready");
+    let (pl, docker) = crate::support::serve(crate::support::stack_with(VchConfig::new("vk"), &[]));
     let http = provider::http_client::HttpClient::new(
         &format!("http://{pl}"),
         &format!("http://{docker}"),

@@ -15,28 +15,12 @@ use provider::client::{
 };
 use provider::error::ProviderError;
 use provider::operations::{creator, deleter, starter, stopper};
-use vcsim_lite::http::{Shared, Stack};
+use vcsim_lite::http::Shared;
 use vcsim_lite::inprocess::InProcess;
-use vcsim_lite::persona::{Catalogue, Persona};
-use vcsim_lite::portlayer::{PortLayer, VchConfig};
-use vcsim_lite::sim::fault::FaultRule;
-use vcsim_lite::vsphere::{LatencyProfile, WorldBuilder};
+use vcsim_lite::portlayer::VchConfig;
 
 fn stack(faults: &[&str]) -> (InProcess, Shared) {
-    let mut b = WorldBuilder::new().latency(LatencyProfile::zero());
-    for f in faults {
-        b = b.fault(f.parse::<FaultRule>().expect("rule"));
-    }
-    let mut world = b.build().expect("world");
-    let portlayer = PortLayer::create(&mut world, VchConfig::new("vk")).expect("vch");
-    let shared = Shared::new(
-        Stack {
-            world,
-            portlayer,
-            persona: Persona::new(Catalogue::builtin()),
-        },
-        0,
-    );
+    let shared = Shared::new(crate::support::stack_with(VchConfig::new("vk"), faults), 0);
     (InProcess::new(shared.clone()), shared)
 }
 
