@@ -163,9 +163,8 @@ impl PortLayer {
             }
             let dropped: Vec<String> = self
                 .scopes
-                .endpoints_of(&id)
+                .scopes_of(&id)
                 .into_iter()
-                .map(|e| e.scope)
                 .filter(|s| !h.spec.networks.contains_key(s))
                 .collect();
             self.unregister_networks(&id, &dropped);
@@ -202,12 +201,7 @@ impl PortLayer {
     /// Registers the spec's networks the scopes do not know for `id` yet; returns those added
     /// so that a failed commit can take them back.
     fn register_networks(&mut self, id: &str, spec: &ContainerSpec) -> Result<Vec<String>> {
-        let known: Vec<String> = self
-            .scopes
-            .endpoints_of(id)
-            .into_iter()
-            .map(|e| e.scope)
-            .collect();
+        let known = self.scopes.scopes_of(id);
         let name = if spec.name.is_empty() {
             id.to_string()
         } else {

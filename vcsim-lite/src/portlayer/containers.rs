@@ -161,18 +161,18 @@ impl PortLayer {
         Ok(key)
     }
 
-    /// Edits a cached handle; 404 for an unknown one.
+    /// Edits a cached handle in place; 404 for an unknown one. `f` must check before it
+    /// changes anything, so that a refused edit leaves the handle as it was.
     pub(crate) fn edit(
         &mut self,
         key: &str,
         f: impl FnOnce(&mut Handle) -> Result<()>,
     ) -> Result<String> {
-        let mut h = self
+        let h = self
             .handles
-            .get(key)
+            .get_mut(key)
             .ok_or_else(|| PortLayerError::not_found("handle", key))?;
-        f(&mut h)?;
-        self.handles.insert(h);
+        f(h)?;
         Ok(key.to_string())
     }
 

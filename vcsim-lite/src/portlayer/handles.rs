@@ -83,6 +83,17 @@ impl HandleCache {
         Some(h)
     }
 
+    /// The handle itself, marking it used (no copy: joins edit handles in place).
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Handle> {
+        let used = self.handles.get(key)?.1;
+        self.clock += 1;
+        let key_owned = self.by_use.remove(&used)?;
+        self.by_use.insert(self.clock, key_owned);
+        let entry = self.handles.get_mut(key)?;
+        entry.1 = self.clock;
+        Some(&mut entry.0)
+    }
+
     /// Removes a handle (commit closes it).
     pub fn remove(&mut self, key: &str) {
         if let Some((_, used)) = self.handles.remove(key) {

@@ -2,7 +2,6 @@
 //! addresses allocated lowest-free-first so that every run hands out the same IPs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
 use sha2::{Digest, Sha256};
@@ -414,6 +413,15 @@ impl Scopes {
         self.scopes.iter().filter_map(of).collect()
     }
 
+    /// Names of the scopes `container_id` has an endpoint on (no formatting: for bookkeeping).
+    pub fn scopes_of(&self, container_id: &str) -> Vec<String> {
+        self.scopes
+            .iter()
+            .filter(|s| s.endpoint(container_id).is_some())
+            .map(|s| s.cfg.name.clone())
+            .collect()
+    }
+
     /// For container removal: static reservations go too.
     pub fn remove_all(&mut self, container_id: &str) {
         for s in &mut self.scopes {
@@ -509,11 +517,7 @@ fn mac_of(ip: u32) -> String {
 
 /// Ids come from a counter, never from randomness, so a replay yields the same ids.
 fn hex_id(kind: &str, n: u64) -> String {
-    let digest = Sha256::digest(format!("{kind}-{n}").as_bytes());
-    digest.iter().fold(String::new(), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
+    crate::sim::rng::to_hex(&Sha256::digest(format!("{kind}-{n}").as_bytes()))
 }
 
 #[cfg(test)]

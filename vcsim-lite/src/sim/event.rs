@@ -245,12 +245,7 @@ impl EventLog {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn hex_sha256(bytes: &[u8]) -> String {
-    let sum = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in sum {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    super::rng::to_hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -55,15 +55,21 @@ impl SimRng {
 
     /// `n_bytes` random bytes as lower-case hex, as VIC renders container ids and handles.
     pub fn hex(&mut self, n_bytes: usize) -> String {
-        use std::fmt::Write;
         let mut bytes = vec![0u8; n_bytes];
         self.fill(&mut bytes);
-        let mut s = String::with_capacity(n_bytes * 2);
-        for b in bytes {
-            let _ = write!(s, "{b:02x}");
-        }
-        s
+        to_hex(&bytes)
     }
+}
+
+/// Lower-case hex of `bytes` (ids, handles, digests are all rendered this way, often).
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -95,6 +101,13 @@ mod tests {
         let mut r = SimRng::new(1);
         assert!((0..100).all(|_| !r.chance_ppm(0)));
         assert!((0..100).all(|_| r.chance_ppm(1_000_000)));
+    }
+
+    #[test]
+    fn to_hex_matches_formatting() {
+        let bytes = [0u8, 1, 15, 16, 127, 128, 255];
+        let formatted: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(to_hex(&bytes), formatted);
     }
 
     #[test]
