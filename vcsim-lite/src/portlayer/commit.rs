@@ -43,7 +43,9 @@ impl PortLayer {
         res
     }
 
-    fn storage_used_mib(&self) -> u64 {
+    /// What counts against the storage quota: images, and each container's memory (its swap)
+    /// plus its scratch layer, as VIC's persona counts them.
+    pub(crate) fn storage_used_mib(&self) -> u64 {
         let containers: u64 = self
             .containers
             .values()

@@ -179,8 +179,8 @@ impl PortLayer {
     /// The handle's container id.
     pub fn handle_container(&mut self, key: &str) -> Result<String> {
         self.handles
-            .get(key)
-            .map(|h| h.container)
+            .get_mut(key)
+            .map(|h| h.container.clone())
             .ok_or_else(|| PortLayerError::not_found("handle", key))
     }
 
@@ -199,13 +199,10 @@ impl PortLayer {
 
     /// `GET /containers/{handle}/state`: the container's state now.
     pub fn handle_state(&mut self, w: &World, key: &str) -> Result<ContainerState> {
-        let h = self
-            .handles
-            .get(key)
-            .ok_or_else(|| PortLayerError::not_found("handle", key))?;
+        let container = self.handle_container(key)?;
         Ok(self
             .containers
-            .get(&h.container)
+            .get(&container)
             .map_or(ContainerState::Created, |c| c.state(w)))
     }
 
@@ -362,8 +359,8 @@ impl PortLayer {
 
     /// `GET /scopes/containers/{handleOrId}`.
     pub fn container_endpoints(&mut self, handle_or_id: &str) -> Result<Vec<EndpointInfo>> {
-        let id = match self.handles.get(handle_or_id) {
-            Some(h) => h.container,
+        let id = match self.handles.get_mut(handle_or_id) {
+            Some(h) => h.container.clone(),
             None if self.containers.contains_key(handle_or_id) => handle_or_id.to_string(),
             None => return Err(PortLayerError::not_found("container", handle_or_id)),
         };

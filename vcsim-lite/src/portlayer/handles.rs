@@ -75,12 +75,10 @@ impl HandleCache {
         }
     }
 
-    /// A copy of the handle, marking it used.
+    /// A copy of the handle, marking it used (for callers that change the world while they
+    /// hold it, such as commit; reads use [`HandleCache::get_mut`] and borrow).
     pub fn get(&mut self, key: &str) -> Option<Handle> {
-        let (h, _) = self.handles.get(key)?;
-        let h = h.clone();
-        self.insert(h.clone());
-        Some(h)
+        self.get_mut(key).map(|h| h.clone())
     }
 
     /// The handle itself, marking it used (no copy: joins edit handles in place).

@@ -17,12 +17,7 @@ impl PortLayer {
 
     fn check_storage_quota(&self) -> Result<()> {
         if let Some(gb) = self.vch.config.storage_quota_gb {
-            let used_mib = self.images.total_bytes().div_ceil(1024 * 1024)
-                + self
-                    .containers
-                    .values()
-                    .map(|c| c.spec.memory_mb + super::commit::SCRATCH_MIB)
-                    .sum::<u64>();
+            let used_mib = self.storage_used_mib();
             if used_mib >= gb * 1024 {
                 return Err(PortLayerError::LimitExceeded(format!(
                     "storage quota of {gb} GB exhausted: {used_mib} MB in use"

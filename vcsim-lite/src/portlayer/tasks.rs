@@ -134,7 +134,7 @@ impl PortLayer {
         self.sync(w);
         let h = self
             .handles
-            .get(key)
+            .get_mut(key)
             .ok_or_else(|| PortLayerError::not_found("handle", key))?;
         let committed = self.containers.get(&h.container);
         let session = committed
