@@ -9,7 +9,7 @@
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use vcsim_lite::report::state_json;
 use vcsim_lite::sim::fault::FaultRule;
 use vcsim_lite::vsphere::*;
@@ -316,20 +316,7 @@ fn run(seed: u64, fault: bool, ops: &[Op]) -> Result<(String, Vec<bool>), TestCa
 }
 
 fn config() -> Config {
-    let seed = std::env::var("VCSIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_u64);
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(256);
-    eprintln!("world_properties: VCSIM_SEED={seed} PROPTEST_CASES={cases}");
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    }
+    scenarios::proptest_config("world_properties", 256)
 }
 
 proptest! {

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use vcsim_lite::persona::{Catalogue, Persona, PersonaError};
 use vcsim_lite::portlayer::containers::CreateConfig;
 use vcsim_lite::portlayer::scopes::{NetworkConfig, Scopes};
@@ -574,20 +574,7 @@ fn run(case: Case, ops: &[Op]) -> Result<Run, TestCaseError> {
 }
 
 fn config() -> Config {
-    let seed = std::env::var("VCSIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_u64);
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(128);
-    eprintln!("portlayer_properties: VCSIM_SEED={seed} PROPTEST_CASES={cases}");
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    }
+    scenarios::proptest_config("portlayer_properties", 128)
 }
 
 proptest! {
