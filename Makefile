@@ -7,11 +7,11 @@ CASES ?= 5000
 
 ## run: serve the default inventory with one VCH: Port Layer API on :2377, Docker API on :2375
 run:
-	$(CARGO) run --release -q -p vcsim-lite -- serve
+	$(CARGO) run --release -q -p scenarios --bin vcsim-lite -- serve
 
 ## inventory: print the default inventory as a tree
 inventory:
-	$(CARGO) run --release -q -p vcsim-lite -- inventory
+	$(CARGO) run --release -q -p scenarios --bin vcsim-lite -- inventory
 
 ## test: format check, clippy with warnings denied, every test of the workspace
 test: fmt-check clippy unit

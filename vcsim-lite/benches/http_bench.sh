@@ -7,7 +7,8 @@ PORT=${PORT:-23770}
 DOCKER_PORT=${DOCKER_PORT:-23750}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 command -v wrk >/dev/null || { echo "http_bench: wrk is not installed (apt-get install wrk)"; exit 1; }
-cargo build --release -q -p vcsim-lite --bin vcsim-lite --example http_load
+cargo build --release -q -p scenarios --bin vcsim-lite \
+  && cargo build --release -q -p vcsim-lite --example http_load
 ./target/release/vcsim-lite serve --speed 0 --listen-portlayer 127.0.0.1:$PORT --listen-docker 127.0.0.1:$DOCKER_PORT >/tmp/vcsim-bench-serve.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

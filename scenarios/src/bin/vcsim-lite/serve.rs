@@ -1,49 +1,13 @@
-//! The `vcsim-lite` command line. Thin: parses flags, builds a world, prints it.
+//! `vcsim-lite serve`: one VCH over the default (or a TOML) inventory, served over HTTP.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use vcsim_lite::report;
 use vcsim_lite::sim::fault::FaultRule;
 use vcsim_lite::vsphere::inventory_file::load_inventory;
 use vcsim_lite::vsphere::{InventorySpec, WorldBuilder};
 
-/// An in-process fake vSphere with real admission control.
-#[derive(Parser, Debug)]
-#[command(name = "vcsim-lite", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Serve the Port Layer API and the Docker API of one VCH over HTTP until Ctrl-C.
-    Serve(ServeArgs),
-    /// Build the world and print it as a tree with capacity, reservations and usage.
-    Inventory(InventoryArgs),
-}
-
 #[derive(clap::Args, Debug)]
-struct InventoryArgs {
-    /// Inventory file (TOML); the built-in small vCenter when absent.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Print JSON instead of a tree.
-    #[arg(long)]
-    json: bool,
-    /// Seed of the world's random stream (ids, UUIDs, latencies, faults).
-    #[arg(long, default_value_t = 0, env = "VCSIM_SEED")]
-    seed: u64,
-    /// A fault rule, e.g. `PowerOnVM_Task:vm/web-*=25%3*InsufficientResourcesFault`
-    /// (repeatable; applies to operations after the inventory is built).
-    #[arg(long = "fault", value_name = "RULE")]
-    faults: Vec<FaultRule>,
-}
-
-#[derive(clap::Args, Debug)]
-struct ServeArgs {
+pub struct ServeArgs {
     /// Inventory file (TOML); the built-in small vCenter when absent.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -79,7 +43,7 @@ struct ServeArgs {
     images: Option<PathBuf>,
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+pub fn run(args: ServeArgs) -> Result<(), String> {
     use vcsim_lite::http::Stack;
     use vcsim_lite::http::serve::{Listen, serve};
     use vcsim_lite::persona::{Catalogue, Persona};
@@ -135,39 +99,4 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             println!("vcsim-lite ready (seed {}, Ctrl-C to stop)", args.seed);
         }))
         .map_err(|e| e.to_string())
-}
-
-fn inventory(args: InventoryArgs) -> Result<(), String> {
-    let spec = match &args.config {
-        Some(path) => load_inventory(path).map_err(|e| e.to_string())?,
-        None => InventorySpec::default_vcenter(),
-    };
-    let mut builder = WorldBuilder::new().seed(args.seed).inventory(spec);
-    for rule in args.faults {
-        builder = builder.fault(rule);
-    }
-    let world = builder.build().map_err(|e| e.to_string())?;
-    if args.json {
-        let text =
-            serde_json::to_string_pretty(&report::world_json(&world)).map_err(|e| e.to_string())?;
-        println!("{text}");
-    } else {
-        print!("{}", report::tree(&world));
-    }
-    Ok(())
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Inventory(args) => inventory(args),
-        Command::Serve(args) => serve(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("vcsim-lite: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }
