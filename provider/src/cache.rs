@@ -4,6 +4,7 @@
 //! rebuilt from the port layer's containers, whose annotations carry the pod's identity.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -25,8 +26,9 @@ pub const POD_SPEC: &str = "virtual-kubelet.io/pod-spec";
 /// A cached pod and its pod VM.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachedPod {
-    /// The pod as last given to the provider (after a rebuild: identity and spec).
-    pub pod: Pod,
+    /// The pod as last given to the provider (after a rebuild: identity and spec); shared,
+    /// so reading the cache copies no pod.
+    pub pod: Arc<Pod>,
     /// The pod VM's container id.
     pub container_id: String,
 }
@@ -84,7 +86,10 @@ impl PodCache {
         match self.pods.entry(key(&ns, &name)) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
-                v.insert(CachedPod { pod, container_id });
+                v.insert(CachedPod {
+                    pod: Arc::new(pod),
+                    container_id,
+                });
                 true
             }
         }
@@ -95,7 +100,7 @@ impl PodCache {
         let (ns, name) = pod_key(&pod);
         match self.pods.get_mut(&key(&ns, &name)) {
             Some(mut e) => {
-                e.pod = pod;
+                e.pod = Arc::new(pod);
                 true
             }
             None => false,

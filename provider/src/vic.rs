@@ -84,15 +84,15 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
     }
 
     fn notify(&self, namespace: &str, name: &str) {
+        let watchers = || self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        // Without watchers, building the pod's status would be wasted work.
+        if watchers().is_empty() {
+            return;
+        }
         let Some(pod) = self.get_pod(namespace, name) else {
             return;
         };
-        for w in self
-            .watchers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        for w in watchers().iter() {
             w(&pod);
         }
     }
@@ -166,10 +166,11 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         let Some(cached) = self.cache.get(&ns, &name) else {
             return Ok(());
         };
+        // As a kubelet: the grace period of the deletion, else the pod's, else 30 s.
         let grace = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.termination_grace_period_seconds)
+            .metadata
+            .deletion_grace_period_seconds
+            .or_else(|| pod.spec.as_ref()?.termination_grace_period_seconds)
             .unwrap_or(DEFAULT_GRACE_SECS);
         let volumes: Vec<String> = pod_volumes(&cached.pod)
             .unwrap_or_default()
@@ -201,7 +202,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
 
     fn with_status(&self, cached: CachedPod) -> Pod {
         let vm = self.client.info(&cached.container_id).ok();
-        let mut pod = cached.pod;
+        let mut pod = std::sync::Arc::unwrap_or_clone(cached.pod);
         let mut status = pod_status(&pod, vm.as_ref(), &self.node.internal_ip);
         let (ns, name) = pod_key(&pod);
         if let Some(err) = self

@@ -184,6 +184,21 @@ fn task(c: &Container, image: &ImageRef, primary: bool) -> Result<TaskSpec, Prov
 }
 
 /// Creates the pod VM for `pod` (not started); returns its container id.
+/// Pod annotations under this prefix go to the pod VM: they tell vcsim-lite's simulated
+/// guest how to behave (for example `vcsim-lite.io/stop-delay-seconds`).
+pub const SIMULATION_PREFIX: &str = "vcsim-lite.io/";
+
+/// The pod VM's annotations: the pod's identity and its simulation annotations.
+fn container_annotations(pod: &Pod) -> std::collections::BTreeMap<String, String> {
+    let mut a = identity_annotations(pod);
+    let sim = pod.metadata.annotations.iter().flatten();
+    a.extend(
+        sim.filter(|(k, _)| k.starts_with(SIMULATION_PREFIX))
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    a
+}
+
 pub fn create(
     pl: &(impl PortLayerApi + ?Sized),
     persona: &(impl PersonaApi + ?Sized),
@@ -217,7 +232,7 @@ pub fn create(
             name: object_name(&[&ns, &name]),
             num_cpus: size.vcpus,
             memory_mb: size.memory_mb,
-            annotations: identity_annotations(pod),
+            annotations: container_annotations(pod),
         };
         let (id, h) = pl.create(&cspec).map_err(at("create"))?;
         created_id = Some(id.clone());

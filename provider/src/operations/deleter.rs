@@ -16,8 +16,8 @@ pub fn delete(
     match pl.info(id) {
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(at("info")(e)),
-        Ok(_) => {
-            stopper::stop(pl, id, grace_secs)?;
+        Ok(status) => {
+            stopper::stop_known(pl, id, grace_secs, stopper::is_running(&status))?;
             if let Ok(h) = pl.handle(id) {
                 let _ = pl.scopes_unbind(&h);
             }

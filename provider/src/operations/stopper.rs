@@ -2,7 +2,7 @@
 //! with a fresh handle on 409, then a kill if the pod VM still runs.
 
 use super::CONFLICT_RETRIES;
-use crate::client::PortLayerApi;
+use crate::client::{ContainerStatus, PortLayerApi};
 use crate::error::{ProviderError, at};
 
 /// Stops the pod VM `id`, allowing `grace_secs` for a graceful stop.
@@ -11,12 +11,25 @@ pub fn stop(
     id: &str,
     grace_secs: i64,
 ) -> Result<(), ProviderError> {
-    let running = || {
-        pl.info(id)
-            .map(|s| s.state == "Running" || s.state == "Starting")
-    };
+    let running = is_running(&pl.info(id).map_err(at("info"))?);
+    stop_known(pl, id, grace_secs, running)
+}
+
+/// A pod VM in these states has a guest to stop.
+pub fn is_running(s: &ContainerStatus) -> bool {
+    s.state == "Running" || s.state == "Starting"
+}
+
+/// [`stop`] for a caller that has just read the state (saves a port layer call).
+pub fn stop_known(
+    pl: &(impl PortLayerApi + ?Sized),
+    id: &str,
+    grace_secs: i64,
+    mut running: bool,
+) -> Result<(), ProviderError> {
+    let running_now = || pl.info(id).map(|s| is_running(&s)).map_err(at("info"));
     for _ in 0..CONFLICT_RETRIES {
-        if !running().map_err(at("info"))? {
+        if !running {
             return Ok(());
         }
         let h = pl.handle(id).map_err(at("handle"))?;
@@ -25,12 +38,11 @@ pub fn stop(
             .and_then(|h| pl.commit(&h, Some(grace_secs)))
         {
             Ok(()) => return Ok(()),
-            Err(e) if e.is_conflict() => continue,
+            Err(e) if e.is_conflict() => running = running_now()?,
             Err(e) => return Err(at("stop commit")(e)),
         }
     }
-    // Graceful stop kept losing to concurrent changes: kill.
-    if running().map_err(at("info"))? {
+    if running {
         pl.signal(id, 9).map_err(at("kill"))?;
     }
     Ok(())

@@ -11,6 +11,8 @@ impl Stack {
             return Err(TestCaseError::fail(format!("{context}: {v}")));
         }
         let vch = self.pl.vch().clone();
+        let indexes = self.pl.check_indexes();
+        prop_assert!(indexes.is_ok(), "{}: {:?}", context, indexes);
         let list = self.pl.list_containers(&self.w, true);
         prop_assert_eq!(list.len(), self.pl.containers().len(), "{}", context);
         prop_assert!(

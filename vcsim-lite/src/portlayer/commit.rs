@@ -7,11 +7,13 @@
 //! nothing. A vSphere fault in a later step leaves the earlier steps done, as in VIC.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::PortLayer;
 use super::container::{Container, ContainerSpec, vm_name};
 use super::error::{PortLayerError, Result};
 use super::handles::{Handle, TargetState};
+use crate::sim::SimDuration;
 use crate::vsphere::guest::{GuestOs, container_guest_name};
 use crate::vsphere::vm_ops::DeviceSpec;
 use crate::vsphere::{DeviceKind, DiskSpec, PowerState, VmConfigChange, VmId, VmSpec, World};
@@ -21,16 +23,48 @@ pub const SCRATCH_MIB: u64 = 8 * 1024;
 
 const PREFIX: &str = "guestinfo.vice.";
 
+/// How long a stop waits for the guest when the caller names no time (VIC's default).
+pub const DEFAULT_STOP_WAIT_SECS: u64 = 10;
+
+/// Container annotation: how the simulated guest reacts to its stop signal. A number of
+/// seconds (it traps the signal, cleans up for that long and exits 0; `0` or absent: it dies of
+/// the signal, exit 143), or `never` (it ignores the signal and is killed, exit 137).
+pub const STOP_DELAY_ANNOTATION: &str = "vcsim-lite.io/stop-delay-seconds";
+
+/// A parsed [`STOP_DELAY_ANNOTATION`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopDelay {
+    /// Exits this many seconds after the stop signal.
+    Secs(u64),
+    /// Ignores the stop signal.
+    Never,
+}
+
+/// Parses a [`STOP_DELAY_ANNOTATION`] value.
+pub fn stop_delay(v: &str) -> Result<StopDelay> {
+    match v.trim() {
+        "never" => Ok(StopDelay::Never),
+        s => s.parse().map(StopDelay::Secs).map_err(|_| {
+            PortLayerError::BadRequest(format!(
+                "annotation {STOP_DELAY_ANNOTATION} `{v}` is not a number of seconds or `never`"
+            ))
+        }),
+    }
+}
+
 impl PortLayer {
     /// `PUT /containers/{handle}`.
-    pub fn commit(&mut self, w: &mut World, key: &str, _wait_time: Option<i64>) -> Result<()> {
+    ///
+    /// `wait_time` is how long a stop waits for the guest to exit after its stop signal
+    /// before killing it (VIC's default of 10 s when absent or negative; 0 kills at once).
+    pub fn commit(&mut self, w: &mut World, key: &str, wait_time: Option<i64>) -> Result<()> {
         self.sync(w);
         let h = self
             .handles
             .get(key)
             .ok_or_else(|| PortLayerError::not_found("handle", key))?;
         let res = if self.containers.contains_key(&h.container) {
-            self.commit_existing(w, &h)
+            self.commit_existing(w, &h, wait_time)
         } else if h.change_version.is_some() {
             Err(PortLayerError::not_found("container", h.container.clone()))
         } else {
@@ -46,12 +80,7 @@ impl PortLayer {
     /// What counts against the storage quota: images, and each container's memory (its swap)
     /// plus its scratch layer, as VIC's persona counts them.
     pub(crate) fn storage_used_mib(&self) -> u64 {
-        let containers: u64 = self
-            .containers
-            .values()
-            .map(|c| c.spec.memory_mb + SCRATCH_MIB)
-            .sum();
-        self.images.total_bytes().div_ceil(1024 * 1024) + containers
+        self.images.total_bytes().div_ceil(1024 * 1024) + self.container_storage_mib
     }
 
     fn check_quota(&self, extra_mib: u64) -> Result<()> {
@@ -88,7 +117,7 @@ impl PortLayer {
 
     fn commit_new(&mut self, w: &mut World, h: &Handle) -> Result<()> {
         let id = h.container.clone();
-        if !h.spec.name.is_empty() && self.containers.values().any(|c| c.spec.name == h.spec.name) {
+        if !h.spec.name.is_empty() && self.by_name.contains_key(&h.spec.name) {
             return Err(PortLayerError::Conflict(format!(
                 "container name `{}` is in use",
                 h.spec.name
@@ -135,7 +164,7 @@ impl PortLayer {
         }
     }
 
-    fn commit_existing(&mut self, w: &mut World, h: &Handle) -> Result<()> {
+    fn commit_existing(&mut self, w: &mut World, h: &Handle, wait_time: Option<i64>) -> Result<()> {
         let id = h.container.clone();
         let old_spec = self.containers[&id].spec.clone();
         let vm = self.containers[&id].vm;
@@ -152,7 +181,8 @@ impl PortLayer {
             w.check_power_on(vm)?;
         }
         if h.target == Some(TargetState::Stopped) && on {
-            self.stop(w, &id, 143)?;
+            let exit_code = self.graceful_shutdown(w, &id, wait_time);
+            self.stop(w, &id, exit_code)?;
         }
         if h.dirty {
             let added = self.register_networks(&id, &h.spec)?;
@@ -176,16 +206,23 @@ impl PortLayer {
             }
             let c = self.containers.get_mut(&id).expect("checked");
             // Keep the session outcomes the guest reported; take everything else from the handle.
-            let reported = c.spec.sessions.clone();
-            c.spec = h.spec.clone();
-            for (sid, s) in c.spec.sessions.iter_mut() {
-                if let Some(r) = reported.get(sid) {
-                    s.started = r.started.clone();
-                    s.exit_code = r.exit_code;
-                    s.start_time = r.start_time;
-                    s.stop_time = r.stop_time;
+            let mut spec = h.spec.clone();
+            let reported = &c.spec.sessions;
+            if spec
+                .sessions
+                .iter()
+                .any(|(sid, s)| reported.get(sid).is_some_and(|r| !same_outcome(r, s)))
+            {
+                for (sid, s) in Arc::make_mut(&mut spec).sessions.iter_mut() {
+                    if let Some(r) = reported.get(sid) {
+                        s.started = r.started.clone();
+                        s.exit_code = r.exit_code;
+                        s.start_time = r.start_time;
+                        s.stop_time = r.stop_time;
+                    }
                 }
             }
+            c.spec = spec;
             let c = c.clone();
             self.add_refs(&c);
         }
@@ -226,7 +263,13 @@ impl PortLayer {
         }
     }
 
-    fn add_refs(&mut self, c: &Container) {
+    /// Records what a committed spec holds: volume and image references, its name, its
+    /// storage. `drop_refs` undoes exactly this.
+    pub(crate) fn add_refs(&mut self, c: &Container) {
+        if !c.spec.name.is_empty() {
+            self.by_name.insert(c.spec.name.clone(), c.id.clone());
+        }
+        self.container_storage_mib += c.spec.memory_mb + SCRATCH_MIB;
         for name in c.spec.volumes.keys() {
             let _ = self.volumes.join(name, &c.id);
         }
@@ -235,7 +278,11 @@ impl PortLayer {
         }
     }
 
-    fn drop_refs(&mut self, c: &Container) {
+    pub(crate) fn drop_refs(&mut self, c: &Container) {
+        if self.by_name.get(&c.spec.name) == Some(&c.id) {
+            self.by_name.remove(&c.spec.name);
+        }
+        self.container_storage_mib -= c.spec.memory_mb + SCRATCH_MIB;
         for name in c.spec.volumes.keys() {
             self.volumes.leave(name, &c.id);
         }
@@ -285,7 +332,7 @@ impl PortLayer {
             let s = self
                 .containers
                 .get_mut(id)
-                .and_then(|c| c.spec.sessions.get_mut(&sid))
+                .and_then(|c| Arc::make_mut(&mut c.spec).sessions.get_mut(&sid))
                 .expect("listed");
             s.started = "true".into();
             s.start_time = Some(now);
@@ -293,6 +340,30 @@ impl PortLayer {
             s.exit_code = 0;
         }
         Ok(())
+    }
+
+    /// VIC's stop before the power-off: the stop signal, then up to `wait_time` for the guest
+    /// to exit, then KILL. The simulated guest takes the container's
+    /// [`STOP_DELAY_ANNOTATION`] seconds (0 when absent: it dies of the signal at once); the
+    /// clock advances by what the stop took. Returns the sessions' exit code.
+    fn graceful_shutdown(&self, w: &mut World, id: &str, wait_time: Option<i64>) -> i32 {
+        let wait = match wait_time {
+            Some(n) if n >= 0 => n.unsigned_abs(),
+            _ => DEFAULT_STOP_WAIT_SECS,
+        };
+        let delay = self.containers[id]
+            .spec
+            .annotations
+            .get(STOP_DELAY_ANNOTATION)
+            .and_then(|v| stop_delay(v).ok())
+            .unwrap_or(StopDelay::Secs(0));
+        let (took, exit_code) = match delay {
+            StopDelay::Secs(0) => (0, 128 + 15),
+            StopDelay::Secs(d) if d <= wait => (d, 0),
+            _ => (wait, 128 + 9),
+        };
+        w.advance_to(w.now().plus(SimDuration::from_secs(took)));
+        exit_code
     }
 
     /// Powers the VM off; running sessions exit with `exit_code`.
@@ -303,7 +374,11 @@ impl PortLayer {
         let _ = self.scopes.unbind(id);
         let now = w.now();
         if let Some(c) = self.containers.get_mut(id) {
-            for s in c.spec.sessions.values_mut().filter(|s| s.started == "true") {
+            for s in Arc::make_mut(&mut c.spec)
+                .sessions
+                .values_mut()
+                .filter(|s| s.started == "true")
+            {
                 s.stop_time = Some(now);
                 s.exit_code = exit_code;
             }
@@ -477,4 +552,12 @@ fn devices(
 pub fn container_uuid(vch_uuid: &str, id: &str) -> String {
     let ns = uuid::Uuid::parse_str(vch_uuid).unwrap_or(uuid::Uuid::NAMESPACE_OID);
     uuid::Uuid::new_v5(&ns, id.as_bytes()).to_string()
+}
+
+/// Whether two copies of a session agree on what the guest reported.
+fn same_outcome(a: &super::container::Session, b: &super::container::Session) -> bool {
+    a.started == b.started
+        && a.exit_code == b.exit_code
+        && a.start_time == b.start_time
+        && a.stop_time == b.stop_time
 }

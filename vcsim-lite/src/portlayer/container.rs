@@ -3,6 +3,7 @@
 //! primary session's `Started` flag.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::sim::SimTime;
 use crate::vsphere::{PowerState, VmId, World};
@@ -103,8 +104,8 @@ pub struct Container {
     pub id: String,
     /// Its VM.
     pub vm: VmId,
-    /// The committed configuration.
-    pub spec: ContainerSpec,
+    /// The committed configuration, shared with handles and infos until one edits it.
+    pub spec: Arc<ContainerSpec>,
     /// When it was created.
     pub create_time: SimTime,
     /// Creation order, for newest-first listing.

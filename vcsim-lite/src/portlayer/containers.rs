@@ -2,6 +2,7 @@
 //! remove and signal. Commit is in `commit.rs`, sessions in `tasks.rs`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::container::{ContainerSpec, ContainerState, ImageRef, Session, VolumeMount};
 use super::error::{PortLayerError, Result};
@@ -43,7 +44,7 @@ pub struct ContainerInfo {
     /// Its VM.
     pub vm: VmId,
     /// The configuration.
-    pub spec: ContainerSpec,
+    pub spec: Arc<ContainerSpec>,
     /// The primary session.
     pub process: Option<Session>,
     /// When it was created.
@@ -84,6 +85,9 @@ impl PortLayer {
                 cfg.name
             )));
         }
+        if let Some(v) = cfg.annotations.get(super::commit::STOP_DELAY_ANNOTATION) {
+            super::commit::stop_delay(v)?;
+        }
         let num_cpus = cfg.num_cpus.unwrap_or(2);
         let memory_mb = cfg.memory_mb.unwrap_or(2048);
         if !(1..=MAX_VCPUS).contains(&num_cpus) {
@@ -112,7 +116,7 @@ impl PortLayer {
         self.handles.insert(Handle {
             key: key.clone(),
             container: id.clone(),
-            spec,
+            spec: Arc::new(spec),
             dirty: true,
             target: Some(TargetState::Created),
             change_version: None,
@@ -122,9 +126,7 @@ impl PortLayer {
 
     /// A name is taken by a committed container or an uncommitted create other than `except`.
     pub(crate) fn name_taken(&self, name: &str, except: &str) -> bool {
-        self.containers
-            .values()
-            .any(|c| c.spec.name == name && c.id != except)
+        self.by_name.get(name).is_some_and(|id| id != except)
             || self.handles.name_reserved(name, except)
     }
 
@@ -220,7 +222,7 @@ impl PortLayer {
             )));
         }
         self.edit(key, |h| {
-            h.spec.name = name.to_string();
+            Arc::make_mut(&mut h.spec).name = name.to_string();
             h.dirty = true;
             Ok(())
         })
@@ -238,7 +240,7 @@ impl PortLayer {
     ) -> Result<String> {
         self.images.get(store, layer)?;
         self.edit(key, |h| {
-            h.spec.image = Some(ImageRef {
+            Arc::make_mut(&mut h.spec).image = Some(ImageRef {
                 store: store.into(),
                 layer: layer.into(),
                 image_id: image_id.into(),
@@ -269,7 +271,7 @@ impl PortLayer {
                     "{mount_path} is already a mount point"
                 )));
             }
-            h.spec.volumes.insert(
+            Arc::make_mut(&mut h.spec).volumes.insert(
                 volume.into(),
                 VolumeMount {
                     mount_path: mount_path.into(),
@@ -285,7 +287,7 @@ impl PortLayer {
     pub fn interaction_join(&mut self, key: &str) -> Result<String> {
         self.edit(key, |h| {
             h.dirty |= !h.spec.interaction;
-            h.spec.interaction = true;
+            Arc::make_mut(&mut h.spec).interaction = true;
             Ok(())
         })
     }
@@ -294,7 +296,7 @@ impl PortLayer {
     pub fn logging_join(&mut self, key: &str) -> Result<String> {
         self.edit(key, |h| {
             h.dirty |= !h.spec.logging;
-            h.spec.logging = true;
+            Arc::make_mut(&mut h.spec).logging = true;
             Ok(())
         })
     }
@@ -317,7 +319,7 @@ impl PortLayer {
                     "the container is already on scope {scope}"
                 )));
             }
-            h.spec.networks.insert(scope, cfg);
+            Arc::make_mut(&mut h.spec).networks.insert(scope, cfg);
             h.dirty = true;
             Ok(())
         })
@@ -330,7 +332,7 @@ impl PortLayer {
             .resolve(scope)
             .unwrap_or_else(|| scope.to_string());
         self.edit(key, |h| {
-            h.spec
+            Arc::make_mut(&mut h.spec)
                 .networks
                 .remove(&resolved)
                 .ok_or_else(|| PortLayerError::not_found("endpoint", scope))?;
@@ -454,18 +456,8 @@ impl PortLayer {
         if ![1, 2, 3, 9, 15].contains(&signal) {
             return Ok(());
         }
-        let vm = c.vm;
-        w.power_off_vm(vm)?;
+        let stopped = self.stop(w, id, 128 + signal as i32);
         self.seen(w);
-        let _ = self.scopes.unbind(id);
-        let now = w.now();
-        if let Some(c) = self.containers.get_mut(id) {
-            for s in c.spec.sessions.values_mut().filter(|s| s.started == "true") {
-                s.stop_time = Some(now);
-                s.exit_code = 128 + signal as i32;
-            }
-        }
-        self.publish(w, "Stopped", id);
-        Ok(())
+        stopped
     }
 }

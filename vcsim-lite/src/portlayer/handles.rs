@@ -3,6 +3,7 @@
 //! it to vSphere. Handles live in an LRU cache of 1000, as in VIC.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::container::ContainerSpec;
 
@@ -40,7 +41,7 @@ pub struct Handle {
     /// The container it changes.
     pub container: String,
     /// The configuration as it will be after commit.
-    pub spec: ContainerSpec,
+    pub spec: Arc<ContainerSpec>,
     /// True once a join/bind changed `spec` (a commit then reconfigures the VM).
     pub dirty: bool,
     /// The state to reach, if a state change was asked for.

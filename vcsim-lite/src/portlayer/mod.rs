@@ -24,6 +24,7 @@ pub mod vch;
 pub mod volumes;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use container::{Container, ContainerSpec, ContainerState, Session};
 pub use error::{PortLayerError, Result};
@@ -53,6 +54,12 @@ pub struct PortLayer {
     pub(crate) vch: Vch,
     pub(crate) containers: BTreeMap<String, Container>,
     pub(crate) by_vm: BTreeMap<VmId, String>,
+    /// Committed containers by name (unnamed ones are not in it), kept by `add_refs` and
+    /// `drop_refs` so name checks need no scan.
+    pub(crate) by_name: BTreeMap<String, String>,
+    /// What committed containers count against the storage quota (memory + scratch each),
+    /// kept like `by_name`.
+    pub(crate) container_storage_mib: u64,
     pub(crate) handles: HandleCache,
     pub(crate) images: images::ImageStores,
     pub(crate) volumes: volumes::Volumes,
@@ -74,6 +81,8 @@ impl PortLayer {
             vch,
             containers: BTreeMap::new(),
             by_vm: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            container_storage_mib: 0,
             handles: HandleCache::default(),
             scopes: scopes::Scopes::new(),
             kv: BTreeMap::new(),
@@ -175,7 +184,11 @@ impl PortLayer {
                 "Stopped" => {
                     let _ = self.scopes.unbind(&container);
                     if let Some(c) = self.containers.get_mut(&container) {
-                        for s in c.spec.sessions.values_mut().filter(|s| s.started == "true") {
+                        for s in Arc::make_mut(&mut c.spec)
+                            .sessions
+                            .values_mut()
+                            .filter(|s| s.started == "true")
+                        {
                             s.stop_time = Some(w.now());
                             s.exit_code = 143;
                         }
@@ -201,12 +214,33 @@ impl PortLayer {
         self.by_vm.remove(&c.vm);
         self.handles.remove_container(id);
         self.scopes.remove_all(id);
-        for name in c.spec.volumes.keys() {
-            self.volumes.leave(name, id);
+        self.drop_refs(&c);
+    }
+
+    /// Recomputes the indexes kept beside `containers` (names, quota storage) from scratch
+    /// and reports the first disagreement; property tests call it after every step.
+    pub fn check_indexes(&self) -> std::result::Result<(), String> {
+        let names: BTreeMap<String, String> = self
+            .containers
+            .values()
+            .filter(|c| !c.spec.name.is_empty())
+            .map(|c| (c.spec.name.clone(), c.id.clone()))
+            .collect();
+        if names != self.by_name {
+            return Err(format!("name index {:?} != {:?}", self.by_name, names));
         }
-        if let Some(img) = &c.spec.image {
-            self.images.remove_ref(&img.store, &img.layer, id);
+        let storage: u64 = self
+            .containers
+            .values()
+            .map(|c| c.spec.memory_mb + commit::SCRATCH_MIB)
+            .sum();
+        if storage != self.container_storage_mib {
+            return Err(format!(
+                "container storage {} MiB kept, {storage} MiB computed",
+                self.container_storage_mib
+            ));
         }
+        Ok(())
     }
 
     // ----- key-value store -----------------------------------------------------------------

@@ -61,7 +61,7 @@ pub struct ScopeInfo {
     pub ip_ranges: Vec<String>,
     pub annotations: BTreeMap<String, String>,
     pub internal: bool,
-    /// In the order the containers were added.
+    /// Ordered by container id.
     pub endpoints: Vec<EndpointInfo>,
 }
 
@@ -122,7 +122,14 @@ struct Scope {
     /// Inclusive, sorted by start, so the first free address found is the lowest one.
     ranges: Vec<(u32, u32)>,
     allocated: BTreeSet<u32>,
-    endpoints: Vec<Endpoint>,
+    /// Free addresses below `fresh` (handed out once, then given back). With `fresh`, the
+    /// lowest free address is found without scanning the allocated ones.
+    freed: BTreeSet<u32>,
+    /// Every address below it was handed out at least once or is reserved; above it, only
+    /// static reservations are taken.
+    fresh: u64,
+    /// By container id: a lookup per call must not scan 100,000 endpoints.
+    endpoints: BTreeMap<String, Endpoint>,
 }
 
 impl Scope {
@@ -132,8 +139,52 @@ impl Scope {
     }
 
     fn lowest_free(&self) -> Option<u32> {
-        let free = |ip: &u32| !self.is_reserved(*ip) && !self.allocated.contains(ip);
-        self.ranges.iter().find_map(|&(a, b)| (a..=b).find(free))
+        let fresh = self.next_fresh();
+        match (self.freed.first().copied(), fresh) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The lowest address at or above `fresh` that lies in a range and is neither reserved
+    /// nor statically taken.
+    fn next_fresh(&self) -> Option<u32> {
+        let mut ip = self.fresh;
+        loop {
+            let in_range = |&(a, b): &(u32, u32)| (u64::from(a)..=u64::from(b)).contains(&ip);
+            if !self.ranges.iter().any(in_range) {
+                ip = self
+                    .ranges
+                    .iter()
+                    .map(|&(a, _)| u64::from(a))
+                    .find(|&a| a > ip)?;
+                continue;
+            }
+            let candidate = u32::try_from(ip).ok()?;
+            if !self.is_reserved(candidate) && !self.allocated.contains(&candidate) {
+                return Some(candidate);
+            }
+            ip += 1;
+        }
+    }
+
+    /// Marks `ip` taken; false if it already was.
+    fn take(&mut self, ip: u32) -> bool {
+        let was_fresh = self.next_fresh() == Some(ip);
+        if !self.allocated.insert(ip) {
+            return false;
+        }
+        self.freed.remove(&ip);
+        if was_fresh {
+            self.fresh = u64::from(ip) + 1;
+        }
+        true
+    }
+
+    fn give_back(&mut self, ip: u32) {
+        if self.allocated.remove(&ip) && u64::from(ip) < self.fresh {
+            self.freed.insert(ip);
+        }
     }
 
     /// VIC reserves static addresses from the scope's pools, so they must lie in a range.
@@ -143,14 +194,11 @@ impl Scope {
         if !in_pool || self.is_reserved(ip) {
             return bad!("address {a} is not assignable in scope {name}");
         }
-        if !self.allocated.insert(ip) {
+        if !self.take(ip) {
+            let name = &self.cfg.name;
             return conflict!("address {a} is in use in scope {name}");
         }
         Ok(ip)
-    }
-
-    fn endpoint(&self, c: &str) -> Option<usize> {
-        self.endpoints.iter().position(|e| e.container == c)
     }
 
     fn endpoint_info(&self, e: &Endpoint) -> EndpointInfo {
@@ -179,7 +227,7 @@ impl Scope {
         if ip_ranges.is_empty() {
             ip_ranges.push(subnet.clone());
         }
-        let endpoints = self.endpoints.iter().map(|e| self.endpoint_info(e));
+        let endpoints = self.endpoints.values().map(|e| self.endpoint_info(e));
         ScopeInfo {
             id: self.id.clone(),
             name: c.name.clone(),
@@ -273,7 +321,8 @@ impl Scopes {
         ranges.sort_unstable();
         let id = hex_id("scope", self.next_scope);
         self.next_scope = self.next_scope.saturating_add(1);
-        let (allocated, endpoints) = (BTreeSet::new(), Vec::new());
+        let (allocated, endpoints) = (BTreeSet::new(), BTreeMap::new());
+        let (freed, fresh) = (BTreeSet::new(), u64::from(ranges[0].0));
         let scope = Scope {
             id,
             cfg,
@@ -282,6 +331,8 @@ impl Scopes {
             gateway,
             ranges,
             allocated,
+            freed,
+            fresh,
             endpoints,
         };
         let info = scope.info();
@@ -328,7 +379,7 @@ impl Scopes {
         }
         let id = hex_id("endpoint", self.next_endpoint);
         let s = &mut self.scopes[i];
-        if s.endpoint(container_id).is_some() {
+        if s.endpoints.contains_key(container_id) {
             return conflict!("{container_id} is already in scope {}", s.cfg.name);
         }
         let ip = given(&cfg.address).map(|a| s.reserve(a)).transpose()?;
@@ -347,7 +398,7 @@ impl Scopes {
             bound: false,
         };
         let info = s.endpoint_info(&endpoint);
-        s.endpoints.push(endpoint);
+        s.endpoints.insert(container_id.to_string(), endpoint);
         self.next_endpoint = self.next_endpoint.saturating_add(1);
         Ok(info)
     }
@@ -355,11 +406,11 @@ impl Scopes {
     pub fn remove_container(&mut self, container_id: &str, scope: &str) -> Result<()> {
         let i = self.index_or_404(scope)?;
         let s = &mut self.scopes[i];
-        let Some(e) = s.endpoint(container_id) else {
+        let Some(e) = s.endpoints.remove(container_id) else {
             return Err(PortLayerError::not_found("endpoint", container_id));
         };
-        if let Some(ip) = s.endpoints.remove(e).ip {
-            s.allocated.remove(&ip);
+        if let Some(ip) = e.ip {
+            s.give_back(ip);
         }
         Ok(())
     }
@@ -368,17 +419,20 @@ impl Scopes {
     pub fn bind(&mut self, container_id: &str) -> Result<Vec<EndpointInfo>> {
         let mut plan = Vec::new();
         for (i, s) in self.scopes.iter().enumerate() {
-            let unbound = |e: &usize| s.endpoints[*e].ip.is_none();
-            if let Some(e) = s.endpoint(container_id).filter(unbound) {
+            let unbound = |e: &&Endpoint| e.ip.is_none();
+            if s.endpoints.get(container_id).filter(unbound).is_some() {
                 let Some(ip) = s.lowest_free() else {
                     return conflict!("scope {} has no free address", s.cfg.name);
                 };
-                plan.push((i, e, ip));
+                plan.push((i, ip));
             }
         }
-        for (i, e, ip) in plan {
-            self.scopes[i].allocated.insert(ip);
-            self.scopes[i].endpoints[e].ip = Some(ip);
+        for (i, ip) in plan {
+            let s = &mut self.scopes[i];
+            s.take(ip);
+            if let Some(e) = s.endpoints.get_mut(container_id) {
+                e.ip = Some(ip);
+            }
         }
         self.set_bound(container_id, true);
         Ok(self.endpoints_of(container_id))
@@ -394,22 +448,21 @@ impl Scopes {
     /// Unbinding gives dynamic addresses back; static ones stay reserved.
     fn set_bound(&mut self, container_id: &str, bound: bool) {
         for s in &mut self.scopes {
-            let Some(e) = s.endpoint(container_id) else {
+            let Some(e) = s.endpoints.get_mut(container_id) else {
                 continue;
             };
-            let e = &mut s.endpoints[e];
             e.bound = bound;
             if !bound
                 && !e.static_ip
                 && let Some(ip) = e.ip.take()
             {
-                s.allocated.remove(&ip);
+                s.give_back(ip);
             }
         }
     }
 
     pub fn endpoints_of(&self, container_id: &str) -> Vec<EndpointInfo> {
-        let of = |s: &Scope| Some(s.endpoint_info(&s.endpoints[s.endpoint(container_id)?]));
+        let of = |s: &Scope| Some(s.endpoint_info(s.endpoints.get(container_id)?));
         self.scopes.iter().filter_map(of).collect()
     }
 
@@ -417,7 +470,7 @@ impl Scopes {
     pub fn scopes_of(&self, container_id: &str) -> Vec<String> {
         self.scopes
             .iter()
-            .filter(|s| s.endpoint(container_id).is_some())
+            .filter(|s| s.endpoints.contains_key(container_id))
             .map(|s| s.cfg.name.clone())
             .collect()
     }
@@ -425,10 +478,10 @@ impl Scopes {
     /// For container removal: static reservations go too.
     pub fn remove_all(&mut self, container_id: &str) {
         for s in &mut self.scopes {
-            if let Some(e) = s.endpoint(container_id)
-                && let Some(ip) = s.endpoints.remove(e).ip
+            if let Some(e) = s.endpoints.remove(container_id)
+                && let Some(ip) = e.ip
             {
-                s.allocated.remove(&ip);
+                s.give_back(ip);
             }
         }
     }

@@ -5,6 +5,7 @@ use super::PortLayer;
 use super::container::Session;
 use super::error::{PortLayerError, Result};
 use crate::vsphere::{PowerState, World};
+use std::sync::Arc;
 
 /// `TaskJoinConfig`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,7 +77,9 @@ impl PortLayer {
                 start_time: None,
                 stop_time: None,
             };
-            h.spec.sessions.insert(id.clone(), session);
+            Arc::make_mut(&mut h.spec)
+                .sessions
+                .insert(id.clone(), session);
             h.dirty = true;
             Ok(())
         })?;
@@ -90,8 +93,7 @@ impl PortLayer {
         f: impl FnOnce(&mut Session),
     ) -> Result<String> {
         self.edit(key, |h| {
-            let s = h
-                .spec
+            let s = Arc::make_mut(&mut h.spec)
                 .sessions
                 .get_mut(id)
                 .ok_or_else(|| PortLayerError::not_found("task", id))?;
@@ -114,7 +116,7 @@ impl PortLayer {
     /// `DELETE /tasks`: removes a session from the handle.
     pub fn task_remove(&mut self, key: &str, id: &str) -> Result<String> {
         self.edit(key, |h| {
-            h.spec
+            Arc::make_mut(&mut h.spec)
                 .sessions
                 .remove(id)
                 .ok_or_else(|| PortLayerError::not_found("task", id))?;

@@ -269,3 +269,50 @@ fn odd_strings_never_panic_and_the_top_of_the_address_space_is_safe() {
     add(&mut s, "w", "top", "").unwrap();
     assert_eq!(status(s.bind("w")), 409);
 }
+
+/// The free list and the fresh cursor must agree with a plain lowest-free scan, including
+/// static addresses taken above and below the cursor and ranges with gaps between them.
+#[test]
+fn lowest_free_matches_a_scan_through_frees_statics_and_range_gaps() {
+    let mut s = Scopes::new();
+    let mut c = cfg("net bridge 10.9.0.0/24 - -");
+    c.ip_ranges = vec!["10.9.0.1-10.9.0.4".into(), "10.9.0.10-10.9.0.12".into()];
+    s.create(c).unwrap();
+    let scan = |s: &Scopes| {
+        let sc = &s.scopes[s.index("net").unwrap()];
+        let free = |ip: &u32| !sc.is_reserved(*ip) && !sc.allocated.contains(ip);
+        sc.ranges.iter().find_map(|&(a, b)| (a..=b).find(free))
+    };
+    let ip = |s: &Scopes, c: &str| {
+        let e = s.endpoints_of(c);
+        e.iter().find_map(|e| e.address.clone()).unwrap_or_default()
+    };
+    let names = ["a", "b", "c", "d", "e", "f"];
+    for n in names {
+        add(&mut s, n, "net", "").unwrap();
+    }
+    // A static address above the cursor, in the second range.
+    add(&mut s, "st", "net", "10.9.0.11").unwrap();
+    for n in ["a", "b", "c"] {
+        let expected = scan(&s).map(Ipv4Addr::from);
+        s.bind(n).unwrap();
+        assert_eq!(ip(&s, n), format!("{}/24", expected.unwrap()));
+    }
+    assert_eq!(ip(&s, "c"), "10.9.0.4/24", ".1 is the gateway");
+    s.unbind("a").unwrap();
+    for n in ["d", "a", "e"] {
+        let expected = scan(&s).map(Ipv4Addr::from);
+        s.bind(n).unwrap();
+        assert_eq!(ip(&s, n), format!("{}/24", expected.unwrap()), "{n}");
+    }
+    assert_eq!(
+        [ip(&s, "d"), ip(&s, "a"), ip(&s, "e")],
+        ["10.9.0.2/24", "10.9.0.10/24", "10.9.0.12/24"]
+    );
+    assert_eq!(scan(&s), None);
+    assert_eq!(status(s.bind("f")), 409, "the scope is full");
+    // Freeing the static address below the cursor makes it the lowest free one.
+    s.remove_container("st", "net").unwrap();
+    s.bind("f").unwrap();
+    assert_eq!(ip(&s, "f"), "10.9.0.11/24");
+}
