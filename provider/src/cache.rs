@@ -12,25 +12,78 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::client::ContainerStatus;
+use crate::operations::creator::pod_volumes;
+use crate::sizing::pod_size;
 
 /// Annotation on the pod VM: the pod's namespace.
 pub const POD_NAMESPACE: &str = "virtual-kubelet.io/pod-namespace";
 /// Annotation on the pod VM: the pod's name.
 pub const POD_NAME: &str = "virtual-kubelet.io/pod-name";
-/// Annotation on the pod VM: the pod's uid.
-pub const POD_UID: &str = "virtual-kubelet.io/pod-uid";
-/// Annotation on the pod VM: the pod's spec as JSON, so a rebuilt cache knows its containers
-/// (for status) and volumes (for delete).
-pub const POD_SPEC: &str = "virtual-kubelet.io/pod-spec";
+/// Annotation on the pod VM: the pod as the provider keeps it (see [`stored_json`]), so a
+/// rebuilt cache knows its labels, annotations, containers (for status) and volumes.
+pub const POD_OBJECT: &str = "virtual-kubelet.io/pod";
 
-/// A cached pod and its pod VM.
+/// A cached pod and its pod VM. The pod is kept as JSON (its identity, labels, annotations and
+/// spec): about a tenth of the memory of a `Pod` value, which matters at 100,000 pods.
+/// What delete needs (requests, volumes) is kept beside it, so only reads of the whole pod
+/// parse it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachedPod {
-    /// The pod as last given to the provider (after a rebuild: identity and spec); shared,
-    /// so reading the cache copies no pod.
-    pub pod: Arc<Pod>,
+    json: Arc<str>,
     /// The pod VM's container id.
     pub container_id: String,
+    /// CPU the pod requests, millicores (what admission charged).
+    pub cpu_request_millis: u64,
+    /// Memory the pod requests, bytes (what admission charged).
+    pub memory_request_bytes: u64,
+    /// The port layer volumes of the pod's emptyDirs.
+    pub volumes: Vec<String>,
+}
+
+impl CachedPod {
+    fn new(json: Arc<str>, container_id: String) -> Self {
+        let pod = parse(&json);
+        let size = pod.spec.as_ref().and_then(|s| pod_size(s).ok());
+        let volumes = pod_volumes(&pod).unwrap_or_default();
+        CachedPod {
+            json,
+            container_id,
+            cpu_request_millis: size.as_ref().map_or(0, |s| s.cpu_request_millis),
+            memory_request_bytes: size.as_ref().map_or(0, |s| s.memory_request_bytes),
+            volumes: volumes.into_iter().map(|v| v.name).collect(),
+        }
+    }
+
+    /// The pod (without status).
+    pub fn pod(&self) -> Pod {
+        parse(&self.json)
+    }
+}
+
+/// The JSON was written by [`stored_json`], so it parses; an empty pod is the fallback that
+/// cannot happen rather than a panic.
+fn parse(json: &str) -> Pod {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// What the provider keeps of a pod: identity, labels, annotations and spec (no status, no
+/// managed fields), as JSON.
+pub fn stored_json(pod: &Pod) -> String {
+    let m = &pod.metadata;
+    let (ns, name) = pod_key(pod);
+    let kept = Pod {
+        metadata: ObjectMeta {
+            namespace: Some(ns),
+            name: Some(name),
+            uid: m.uid.clone(),
+            labels: m.labels.clone(),
+            annotations: m.annotations.clone(),
+            ..Default::default()
+        },
+        spec: pod.spec.clone(),
+        status: None,
+    };
+    serde_json::to_string(&kept).unwrap_or_default()
 }
 
 /// The cache key of a pod.
@@ -48,24 +101,15 @@ pub fn pod_key(pod: &Pod) -> (String, String) {
     (ns, pod.metadata.name.clone().unwrap_or_default())
 }
 
-/// The annotations that let a rebuilt cache find the pod of a pod VM.
-pub fn identity_annotations(pod: &Pod) -> BTreeMap<String, String> {
+/// The annotations that let a rebuilt cache find the pod of a pod VM: namespace and name,
+/// and the pod itself as [`stored_json`] gives it (`json`).
+pub fn identity_annotations(pod: &Pod, json: &str) -> BTreeMap<String, String> {
     let (ns, name) = pod_key(pod);
-    let mut a = BTreeMap::from([
+    BTreeMap::from([
         (POD_NAMESPACE.to_string(), ns),
         (POD_NAME.to_string(), name),
-    ]);
-    if let Some(uid) = &pod.metadata.uid {
-        a.insert(POD_UID.to_string(), uid.clone());
-    }
-    if let Some(spec) = pod
-        .spec
-        .as_ref()
-        .and_then(|s| serde_json::to_string(s).ok())
-    {
-        a.insert(POD_SPEC.to_string(), spec);
-    }
-    a
+        (POD_OBJECT.to_string(), json.to_string()),
+    ])
 }
 
 /// The pod cache.
@@ -80,27 +124,26 @@ impl PodCache {
         Self::default()
     }
 
-    /// Adds a pod; `false` (and no change) if a pod of that namespace and name is cached.
-    pub fn insert(&self, pod: Pod, container_id: String) -> bool {
-        let (ns, name) = pod_key(&pod);
+    /// Adds a pod given as [`stored_json`]; `false` (and no change) if a pod of that namespace
+    /// and name is cached.
+    pub fn insert(&self, pod: &Pod, json: String, container_id: String) -> bool {
+        let (ns, name) = pod_key(pod);
         match self.pods.entry(key(&ns, &name)) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
-                v.insert(CachedPod {
-                    pod: Arc::new(pod),
-                    container_id,
-                });
+                v.insert(CachedPod::new(json.into(), container_id));
                 true
             }
         }
     }
 
-    /// Replaces the pod object of a cached pod (status updates); `false` if it is not cached.
-    pub fn update(&self, pod: Pod) -> bool {
-        let (ns, name) = pod_key(&pod);
+    /// Replaces the pod object of a cached pod; `false` if it is not cached. What admission
+    /// charged stays as it was (VIC does not resize a pod VM).
+    pub fn update(&self, pod: &Pod) -> bool {
+        let (ns, name) = pod_key(pod);
         match self.pods.get_mut(&key(&ns, &name)) {
             Some(mut e) => {
-                e.pod = Arc::new(pod);
+                e.json = stored_json(pod).into();
                 true
             }
             None => false,
@@ -149,20 +192,21 @@ impl PodCache {
             ) else {
                 continue;
             };
-            let pod = Pod {
+            // A pod VM without a readable pod object still gets an entry with its identity,
+            // so it can be deleted.
+            let stored: Option<Pod> = c
+                .annotations
+                .get(POD_OBJECT)
+                .and_then(|s| serde_json::from_str(s).ok());
+            let pod = stored.unwrap_or_else(|| Pod {
                 metadata: ObjectMeta {
                     namespace: Some(ns.clone()),
                     name: Some(name.clone()),
-                    uid: c.annotations.get(POD_UID).cloned(),
                     ..Default::default()
                 },
-                spec: c
-                    .annotations
-                    .get(POD_SPEC)
-                    .and_then(|s| serde_json::from_str(s).ok()),
                 ..Default::default()
-            };
-            if self.insert(pod, c.id.clone()) {
+            });
+            if self.insert(&pod, stored_json(&pod), c.id.clone()) {
                 added += 1;
             }
         }
@@ -189,12 +233,13 @@ mod tests {
     #[test]
     fn same_named_pods_in_two_namespaces_are_two_entries() {
         let c = PodCache::new();
-        assert!(c.insert(pod("a", "web"), "id-a".into()));
-        assert!(c.insert(pod("b", "web"), "id-b".into()));
-        assert!(
-            !c.insert(pod("a", "web"), "id-x".into()),
-            "a duplicate is refused"
-        );
+        let ins = |ns, name, id: &str| {
+            let p = pod(ns, name);
+            c.insert(&p, stored_json(&p), id.into())
+        };
+        assert!(ins("a", "web", "id-a"));
+        assert!(ins("b", "web", "id-b"));
+        assert!(!ins("a", "web", "id-x"), "a duplicate is refused");
         assert_eq!(c.get("a", "web").unwrap().container_id, "id-a");
         assert_eq!(c.get("b", "web").unwrap().container_id, "id-b");
         assert_eq!(c.remove("a", "web").unwrap().container_id, "id-a");
@@ -209,7 +254,10 @@ mod tests {
             let handles: Vec<_> = (0..8)
                 .map(|i| {
                     let c = c.clone();
-                    s.spawn(move || usize::from(c.insert(pod("ns", "p"), format!("id-{i}"))))
+                    s.spawn(move || {
+                        let p = pod("ns", "p");
+                        usize::from(c.insert(&p, stored_json(&p), format!("id-{i}")))
+                    })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
@@ -224,12 +272,12 @@ mod tests {
         let statuses = vec![
             ContainerStatus {
                 id: "c2".into(),
-                annotations: identity_annotations(&pod("z", "b")),
+                annotations: identity_annotations(&pod("z", "b"), &stored_json(&pod("z", "b"))),
                 ..Default::default()
             },
             ContainerStatus {
                 id: "c1".into(),
-                annotations: identity_annotations(&pod("a", "b")),
+                annotations: identity_annotations(&pod("a", "b"), &stored_json(&pod("a", "b"))),
                 ..Default::default()
             },
             ContainerStatus {
@@ -246,10 +294,10 @@ mod tests {
         let ids: Vec<String> = c.list().into_iter().map(|p| p.container_id).collect();
         assert_eq!(ids, ["c1", "c2"]);
         assert_eq!(
-            c.get("a", "b").unwrap().pod.metadata.uid.as_deref(),
+            c.get("a", "b").unwrap().pod().metadata.uid.as_deref(),
             Some("uid-a-b")
         );
-        assert!(c.update(pod("a", "b")));
-        assert!(!c.update(pod("q", "q")));
+        assert!(c.update(&pod("a", "b")));
+        assert!(!c.update(&pod("q", "q")));
     }
 }

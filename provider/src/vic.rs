@@ -11,7 +11,6 @@ use crate::cache::{CachedPod, PodCache, pod_key};
 use crate::client::{PersonaApi, PortLayerApi};
 use crate::error::{ProviderError, at};
 use crate::node::{self, Admission, NodeConfig, Usage};
-use crate::operations::creator::pod_volumes;
 use crate::operations::{creator, deleter, starter};
 use crate::sizing::pod_size;
 use crate::status::pod_status;
@@ -69,7 +68,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .into_iter()
             .filter(|c| !before.contains(&c.container_id))
         {
-            Self::charge(&mut usage, &c.pod, true);
+            Self::charge(&mut usage, &c, true);
         }
         Ok(added)
     }
@@ -102,9 +101,8 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         f.insert(crate::cache::key(ns, name), err.clone());
     }
 
-    fn charge(usage: &mut Usage, pod: &Pod, add: bool) {
-        let size = pod.spec.as_ref().and_then(|s| pod_size(s).ok());
-        let (cpu, mem) = size.map_or((0, 0), |s| (s.cpu_request_millis, s.memory_request_bytes));
+    fn charge(usage: &mut Usage, pod: &CachedPod, add: bool) {
+        let (cpu, mem) = (pod.cpu_request_millis, pod.memory_request_bytes);
         if add {
             usage.cpu_request_millis = usage.cpu_request_millis.saturating_add(cpu);
             usage.memory_request_bytes = usage.memory_request_bytes.saturating_add(mem);
@@ -137,9 +135,12 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             {
                 return Err(ProviderError::Rejected { reason, message });
             }
-            let id = creator::create(&self.client, &self.client, pod)?;
-            self.cache.insert(pod.clone(), id.clone());
-            Self::charge(&mut usage, pod, true);
+            let json = crate::cache::stored_json(pod);
+            let id = creator::create_stored(&self.client, &self.client, pod, &json)?;
+            self.cache.insert(pod, json, id.clone());
+            if let Some(cached) = self.cache.get(&ns, &name) {
+                Self::charge(&mut usage, &cached, true);
+            }
             id
         };
         let started = starter::start(&self.client, &id);
@@ -153,7 +154,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
     /// Replaces the cached pod object (VIC does not resize a running pod VM).
     pub fn update_pod(&self, pod: &Pod) -> Result<(), ProviderError> {
         let (ns, name) = pod_key(pod);
-        if self.cache.update(pod.clone()) {
+        if self.cache.update(pod) {
             Ok(())
         } else {
             Err(ProviderError::NotFound(crate::cache::key(&ns, &name)))
@@ -172,16 +173,11 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .deletion_grace_period_seconds
             .or_else(|| pod.spec.as_ref()?.termination_grace_period_seconds)
             .unwrap_or(DEFAULT_GRACE_SECS);
-        let volumes: Vec<String> = pod_volumes(&cached.pod)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect();
-        deleter::delete(&self.client, &cached.container_id, &volumes, grace)?;
+        deleter::delete(&self.client, &cached.container_id, &cached.volumes, grace)?;
         if self.cache.remove(&ns, &name).is_some() {
             Self::charge(
                 &mut self.admission.lock().unwrap_or_else(|p| p.into_inner()),
-                &cached.pod,
+                &cached,
                 false,
             );
         }
@@ -189,20 +185,19 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&crate::cache::key(&ns, &name));
-        for w in self
-            .watchers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            w(&cached.pod);
+        let watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if !watchers.is_empty() {
+            let gone = cached.pod();
+            for w in watchers.iter() {
+                w(&gone);
+            }
         }
         Ok(())
     }
 
     fn with_status(&self, cached: CachedPod) -> Pod {
         let vm = self.client.info(&cached.container_id).ok();
-        let mut pod = std::sync::Arc::unwrap_or_clone(cached.pod);
+        let mut pod = cached.pod();
         let mut status = pod_status(&pod, vm.as_ref(), &self.node.internal_ip);
         let (ns, name) = pod_key(&pod);
         if let Some(err) = self

@@ -6,7 +6,7 @@
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
 
 use super::object_name;
-use crate::cache::{identity_annotations, pod_key};
+use crate::cache::{identity_annotations, pod_key, stored_json};
 use crate::client::{ApiError, ContainerSpec, ImageRef, PersonaApi, PortLayerApi, TaskSpec};
 use crate::error::{ProviderError, at};
 use crate::quantity::memory_bytes;
@@ -189,8 +189,8 @@ fn task(c: &Container, image: &ImageRef, primary: bool) -> Result<TaskSpec, Prov
 pub const SIMULATION_PREFIX: &str = "vcsim-lite.io/";
 
 /// The pod VM's annotations: the pod's identity and its simulation annotations.
-fn container_annotations(pod: &Pod) -> std::collections::BTreeMap<String, String> {
-    let mut a = identity_annotations(pod);
+fn container_annotations(pod: &Pod, json: &str) -> std::collections::BTreeMap<String, String> {
+    let mut a = identity_annotations(pod, json);
     let sim = pod.metadata.annotations.iter().flatten();
     a.extend(
         sim.filter(|(k, _)| k.starts_with(SIMULATION_PREFIX))
@@ -203,6 +203,16 @@ pub fn create(
     pl: &(impl PortLayerApi + ?Sized),
     persona: &(impl PersonaApi + ?Sized),
     pod: &Pod,
+) -> Result<String, ProviderError> {
+    create_stored(pl, persona, pod, &stored_json(pod))
+}
+
+/// [`create`] for a caller that already has the pod's [`stored_json`].
+pub fn create_stored(
+    pl: &(impl PortLayerApi + ?Sized),
+    persona: &(impl PersonaApi + ?Sized),
+    pod: &Pod,
+    json: &str,
 ) -> Result<String, ProviderError> {
     let spec = pod
         .spec
@@ -232,7 +242,7 @@ pub fn create(
             name: object_name(&[&ns, &name]),
             num_cpus: size.vcpus,
             memory_mb: size.memory_mb,
-            annotations: container_annotations(pod),
+            annotations: container_annotations(pod, json),
         };
         let (id, h) = pl.create(&cspec).map_err(at("create"))?;
         created_id = Some(id.clone());

@@ -85,12 +85,12 @@ pub struct ContainerSpec {
     /// The image (ImageJoin).
     pub image: Option<ImageRef>,
     /// Sessions by id (task join).
-    pub sessions: BTreeMap<String, Session>,
+    pub sessions: BTreeMap<String, Box<Session>>,
     /// Volumes by name (VolumeJoin).
     pub volumes: BTreeMap<String, VolumeMount>,
     /// Networks by scope name (scopes add); registered with the scopes at commit, as VIC's
     /// handle carries them until then.
-    pub networks: BTreeMap<String, super::scopes::NetworkConfig>,
+    pub networks: BTreeMap<String, Box<super::scopes::NetworkConfig>>,
     /// Interaction serial port joined.
     pub interaction: bool,
     /// Logging serial ports joined.
@@ -153,7 +153,7 @@ impl ContainerState {
 impl Container {
     /// The primary session (its id is the container's).
     pub fn primary(&self) -> Option<&Session> {
-        self.spec.sessions.get(&self.id)
+        self.spec.sessions.get(&self.id).map(|s| &**s)
     }
 
     /// State from the VM's power state and the sessions' `Started` reports.

@@ -319,7 +319,9 @@ impl PortLayer {
                     "the container is already on scope {scope}"
                 )));
             }
-            Arc::make_mut(&mut h.spec).networks.insert(scope, cfg);
+            Arc::make_mut(&mut h.spec)
+                .networks
+                .insert(scope, Box::new(cfg));
             h.dirty = true;
             Ok(())
         })

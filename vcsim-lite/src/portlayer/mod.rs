@@ -74,6 +74,7 @@ pub struct PortLayer {
 impl PortLayer {
     /// Creates the VCH in `w` and a port layer serving it.
     pub fn create(w: &mut World, config: VchConfig) -> Result<PortLayer> {
+        let scopes = scopes::Scopes::with_bridge_width(config.bridge_network_width)?;
         let vch = vch::create_vch(w, config)?;
         let mut pl = PortLayer {
             images: images::ImageStores::new(vch.datastore),
@@ -84,7 +85,7 @@ impl PortLayer {
             by_name: BTreeMap::new(),
             container_storage_mib: 0,
             handles: HandleCache::default(),
-            scopes: scopes::Scopes::new(),
+            scopes,
             kv: BTreeMap::new(),
             events: Vec::new(),
             world_cursor: 0,

@@ -261,17 +261,35 @@ impl Default for Scopes {
 impl Scopes {
     /// A VCH's networks at install time: the bridge scope alone, on the pool's first /16.
     pub fn new() -> Self {
-        let mut scopes = Scopes {
-            scopes: Vec::new(),
-            next_scope: 0,
-            next_endpoint: 0,
-        };
+        let mut scopes = Scopes::empty();
         let mut bridge = ScopeConfig::default();
         (bridge.name, bridge.scope_type) = (DEFAULT_SCOPE.into(), "bridge".into());
         // Cannot fail: with no scopes yet the name and 172.16.0.0/16 are free.
         let created = scopes.create(bridge);
         debug_assert!(created.is_ok(), "{created:?}");
         scopes
+    }
+
+    /// As [`Scopes::new`] with the bridge `width` bits wide (vic-machine's
+    /// `--bridge-network-width`, 12 to 30).
+    pub fn with_bridge_width(width: u8) -> Result<Self> {
+        if !(12..=30).contains(&width) {
+            return bad!("bridge network width {width} is not between 12 and 30");
+        }
+        let mut scopes = Scopes::empty();
+        let mut bridge = ScopeConfig::default();
+        (bridge.name, bridge.scope_type) = (DEFAULT_SCOPE.into(), "bridge".into());
+        bridge.subnet = Some(format!("172.16.0.0/{width}"));
+        scopes.create(bridge)?;
+        Ok(scopes)
+    }
+
+    fn empty() -> Self {
+        Scopes {
+            scopes: Vec::new(),
+            next_scope: 0,
+            next_endpoint: 0,
+        }
     }
 
     pub fn create(&mut self, cfg: ScopeConfig) -> Result<ScopeInfo> {

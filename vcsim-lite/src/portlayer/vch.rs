@@ -41,6 +41,10 @@ pub struct VchConfig {
     pub image_datastore: String,
     /// `--volume-store`: label -> datastore.
     pub volume_stores: BTreeMap<String, String>,
+    /// `--bridge-network-width`: prefix length of the bridge networks taken from the bridge
+    /// range 172.16.0.0/12 (16 by default: 65,533 container addresses; 12 gives the default
+    /// bridge the whole range, about a million).
+    pub bridge_network_width: u8,
     /// `--endpoint-cpu`.
     pub endpoint_cpus: u32,
     /// `--endpoint-memory` in MB.
@@ -66,6 +70,7 @@ impl VchConfig {
             storage_quota_gb: None,
             image_datastore: "sharedDS".into(),
             volume_stores: BTreeMap::from([("default".to_string(), "sharedDS".to_string())]),
+            bridge_network_width: 16,
             endpoint_cpus: 1,
             endpoint_memory_mb: 2048,
             build: VicBuild::from_build_env(),
