@@ -76,8 +76,10 @@ impl Stack {
                 &c.id
             );
             prop_assert_eq!(
-                vm.extra_config.get("guestinfo.vice./common/id"),
-                Some(&c.id),
+                vm.extra_config
+                    .get("guestinfo.vice./common/id")
+                    .map(|v| &**v),
+                Some(c.id.as_str()),
                 "{}: the VM of {} names another container",
                 context,
                 &c.id

@@ -428,18 +428,18 @@ impl PortLayer {
         }
         let wanted: BTreeMap<String, String> = self.extra_config(w, &id, new).into_iter().collect();
         for (k, val) in &wanted {
-            if v.extra_config.get(k) != Some(val) {
+            if v.extra_config.get(k.as_str()).map(|v| &**v) != Some(val.as_str()) {
                 change.extra_config.push((k.clone(), val.clone()));
             }
         }
         for k in v
             .extra_config
             .keys()
-            .filter(|k| k.starts_with(PREFIX) && !wanted.contains_key(*k))
+            .filter(|k| k.starts_with(PREFIX) && !wanted.contains_key(&***k))
         {
             // Guest-reported keys stay; the rest of VIC's keys follow the spec.
             if !k.ends_with("/started") {
-                change.extra_config.push((k.clone(), String::new()));
+                change.extra_config.push((k.to_string(), String::new()));
             }
         }
         change.add_devices = devices(new, false, old.interaction, old.logging);

@@ -291,7 +291,7 @@ impl World {
             ));
         }
         let v = self.vms.get_mut(&vm).expect("checked");
-        v.extra_config.insert(key.to_string(), value.to_string());
+        v.extra_config.insert(key.into(), value.into());
         Ok(())
     }
 }

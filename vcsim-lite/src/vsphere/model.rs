@@ -392,7 +392,7 @@ pub struct Vm {
     /// Display name for other/other-64 guests (`alternateGuestName`).
     pub alternate_guest_name: String,
     /// `extraConfig`, e.g. `guestinfo.*` keys.
-    pub extra_config: BTreeMap<String, String>,
+    pub extra_config: BTreeMap<Box<str>, Box<str>>,
     /// Virtual disks.
     pub disks: Vec<Disk>,
     /// Power state.

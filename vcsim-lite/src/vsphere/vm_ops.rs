@@ -379,6 +379,7 @@ impl World {
                 .extra_config
                 .into_iter()
                 .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
                 .collect(),
             disks,
             power_state: PowerState::PoweredOff,

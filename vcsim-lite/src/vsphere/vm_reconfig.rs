@@ -300,9 +300,9 @@ impl World {
         }
         for (k, v) in c.extra_config {
             if v.is_empty() {
-                vm.extra_config.remove(&k);
+                vm.extra_config.remove(k.as_str());
             } else {
-                vm.extra_config.insert(k, v);
+                vm.extra_config.insert(k.into(), v.into());
             }
         }
         vm.change_version += 1;

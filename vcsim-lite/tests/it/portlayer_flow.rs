@@ -97,7 +97,7 @@ fn persona_call_order_creates_starts_stops_and_removes_a_container_vm() {
         vic_role(&w.guest_full_name(info.vm).unwrap()).map(|r| r.0),
         Some(VicRole::Container)
     );
-    assert_eq!(vm.extra_config["guestinfo.vice./common/id"], id);
+    assert_eq!(&*vm.extra_config["guestinfo.vice./common/id"], id);
     assert_eq!(
         vm.devices
             .iter()
@@ -128,7 +128,7 @@ fn persona_call_order_creates_starts_stops_and_removes_a_container_vm() {
     assert_eq!(w.vm(info.vm).unwrap().power_state, PowerState::PoweredOn);
     assert_eq!(w.pool(pool).unwrap().memory.usage, pool_usage_before + 512);
     assert_eq!(
-        w.vm(info.vm).unwrap().extra_config["guestinfo.vice./networks|bridge/assigned/IP"],
+        w.vm(info.vm).unwrap().extra_config["guestinfo.vice./networks|bridge/assigned/IP"].as_ref(),
         "172.16.0.2/16"
     );
     assert_eq!(pl.list_containers(&w, false).len(), 1);
@@ -389,7 +389,8 @@ fn running_sessions_report_started_and_wait_returns() {
     assert_eq!(pl.task_wait(&w, &h, &id).unwrap().id, id);
     let vm = pl.container_info(&w, &id).unwrap().vm;
     assert_eq!(
-        w.vm(vm).unwrap().extra_config[&format!("guestinfo.vice./sessions/{id}/started")],
+        w.vm(vm).unwrap().extra_config[format!("guestinfo.vice./sessions/{id}/started").as_str()]
+            .as_ref(),
         "true"
     );
     // An exec session committed while running starts at once.

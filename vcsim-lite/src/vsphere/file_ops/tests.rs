@@ -180,7 +180,7 @@ fn guest_info_needs_a_running_guest_and_keeps_the_change_version() {
         .unwrap();
     assert_eq!(w.vm(id).unwrap().change_version, cv);
     assert_eq!(
-        w.vm(id).unwrap().extra_config["guestinfo.vice./sessions/abc/started"],
+        w.vm(id).unwrap().extra_config["guestinfo.vice./sessions/abc/started"].as_ref(),
         "true"
     );
     assert_refused(&mut w, FaultKind::InvalidArgument, |w| {

@@ -167,7 +167,7 @@ fn stale_change_version_is_concurrent_access() {
             .unwrap()
             .extra_config
             .get("guestinfo.vice./common/id")
-            .map(String::as_str),
+            .map(|v| &**v),
         Some("abc")
     );
 }
