@@ -66,7 +66,12 @@ fn status_of(info: &ContainerInfo) -> ContainerStatus {
         id: info.id.clone(),
         name: info.name.clone(),
         state: info.state.as_str().to_string(),
-        annotations: info.spec.annotations.clone(),
+        annotations: info
+            .spec
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         sessions,
         ip: info
             .endpoints

@@ -248,7 +248,7 @@ impl PortLayer {
         };
         let mut added = Vec::new();
         for (scope, cfg) in spec.networks.iter().filter(|(s, _)| !known.contains(s)) {
-            if let Err(e) = self.scopes.add_container(id, &name, scope, (**cfg).clone()) {
+            if let Err(e) = self.scopes.add_container(id, &name, scope, cfg.clone()) {
                 self.unregister_networks(id, &added);
                 return Err(e);
             }
@@ -376,7 +376,8 @@ impl PortLayer {
         if let Some(c) = self.containers.get_mut(id) {
             for s in Arc::make_mut(&mut c.spec)
                 .sessions
-                .values_mut()
+                .iter_mut()
+                .map(|(_, s)| s)
                 .filter(|s| s.started == "true")
             {
                 s.stop_time = Some(now);

@@ -2,7 +2,7 @@
 //! (`ExecutorConfig`), its sessions, and the state derived from the VM's power state plus the
 //! primary session's `Started` flag.
 
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 use std::sync::Arc;
 
 use crate::sim::SimTime;
@@ -65,7 +65,9 @@ pub struct Session {
     pub stop_time: Option<SimTime>,
 }
 
-/// The configuration a handle edits and a commit writes to the VM.
+/// The configuration a handle edits and a commit writes to the VM. Its maps are sorted vectors
+/// (`LiteMap`): a container has a handful of entries in each, and 100,000 containers must fit
+/// in memory (a `BTreeMap` node reserves eleven slots).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContainerSpec {
     /// Container name.
@@ -75,7 +77,7 @@ pub struct ContainerSpec {
     /// Memory of the container VM in MB.
     pub memory_mb: u64,
     /// Annotations.
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: LiteMap<String, String>,
     /// Hostname.
     pub hostname: String,
     /// Domain name.
@@ -85,12 +87,12 @@ pub struct ContainerSpec {
     /// The image (ImageJoin).
     pub image: Option<ImageRef>,
     /// Sessions by id (task join).
-    pub sessions: BTreeMap<String, Box<Session>>,
+    pub sessions: LiteMap<String, Session>,
     /// Volumes by name (VolumeJoin).
-    pub volumes: BTreeMap<String, VolumeMount>,
+    pub volumes: LiteMap<String, VolumeMount>,
     /// Networks by scope name (scopes add); registered with the scopes at commit, as VIC's
     /// handle carries them until then.
-    pub networks: BTreeMap<String, Box<super::scopes::NetworkConfig>>,
+    pub networks: LiteMap<String, super::scopes::NetworkConfig>,
     /// Interaction serial port joined.
     pub interaction: bool,
     /// Logging serial ports joined.
@@ -153,7 +155,7 @@ impl ContainerState {
 impl Container {
     /// The primary session (its id is the container's).
     pub fn primary(&self) -> Option<&Session> {
-        self.spec.sessions.get(&self.id).map(|s| &**s)
+        self.spec.sessions.get(&self.id)
     }
 
     /// State from the VM's power state and the sessions' `Started` reports.

@@ -107,7 +107,7 @@ impl PortLayer {
             name: cfg.name,
             num_cpus,
             memory_mb,
-            annotations: cfg.annotations,
+            annotations: cfg.annotations.into_iter().collect(),
             hostname: cfg.hostname,
             domainname: cfg.domainname,
             network_disabled: cfg.network_disabled,
@@ -319,9 +319,7 @@ impl PortLayer {
                     "the container is already on scope {scope}"
                 )));
             }
-            Arc::make_mut(&mut h.spec)
-                .networks
-                .insert(scope, Box::new(cfg));
+            Arc::make_mut(&mut h.spec).networks.insert(scope, cfg);
             h.dirty = true;
             Ok(())
         })

@@ -187,7 +187,8 @@ impl PortLayer {
                     if let Some(c) = self.containers.get_mut(&container) {
                         for s in Arc::make_mut(&mut c.spec)
                             .sessions
-                            .values_mut()
+                            .iter_mut()
+                            .map(|(_, s)| s)
                             .filter(|s| s.started == "true")
                         {
                             s.stop_time = Some(w.now());

@@ -79,7 +79,7 @@ impl PortLayer {
             };
             Arc::make_mut(&mut h.spec)
                 .sessions
-                .insert(id.clone(), Box::new(session));
+                .insert(id.clone(), session);
             h.dirty = true;
             Ok(())
         })?;
@@ -149,7 +149,7 @@ impl PortLayer {
                 .is_ok_and(|v| v.power_state == PowerState::PoweredOn)
         });
         let state = session_state(&session, on);
-        Ok((*session, state))
+        Ok((session, state))
     }
 
     /// `GET /tasks/wait`: 428 while the VM is off; the session once the guest started it.

@@ -110,7 +110,13 @@ fn a_pod_vm_is_sized_from_requests_and_goes_through_its_lifecycle() {
             "1750m -> 2 vCPUs; 800Mi -> 896 MB (multiple of 128)"
         );
         assert_eq!(info.spec.sessions.len(), 2);
-        assert_eq!(info.spec.annotations["virtual-kubelet.io/pod-name"], "web");
+        assert_eq!(
+            info.spec
+                .annotations
+                .get("virtual-kubelet.io/pod-name")
+                .map(String::as_str),
+            Some("web")
+        );
         assert!(st.portlayer.volumes().get("default-web-scratch").is_ok());
     }
     starter::start(&c, &id).unwrap();
