@@ -141,8 +141,9 @@ pub trait PortLayerApi: Send + Sync {
     fn create(&self, spec: &ContainerSpec) -> ApiResult<(String, String)>;
     /// `GET /containers/{id}`: a fresh handle.
     fn handle(&self, id: &str) -> ApiResult<String>;
-    /// ImageJoin.
-    fn image_join(&self, handle: &str, image: &ImageRef) -> ApiResult<String>;
+    /// ImageJoin: `delta_id` names the read-write layer; empty is the container's own layer,
+    /// another name adds a layer (a pod VM's containers with other images).
+    fn image_join(&self, handle: &str, image: &ImageRef, delta_id: &str) -> ApiResult<String>;
     /// `POST /tasks`: (handle, session id).
     fn task_join(&self, handle: &str, task: &TaskSpec) -> ApiResult<(String, String)>;
     /// `POST /tasks/binding`.

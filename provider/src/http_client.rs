@@ -138,8 +138,8 @@ impl PortLayerApi for HttpClient {
         text(&self.pl("GET", &format!("/containers/{id}"), None)?, "")
     }
 
-    fn image_join(&self, handle: &str, image: &ImageRef) -> ApiResult<String> {
-        let body = json!({"handle": handle, "deltaID": handle, "imageID": image.image_id, "repoName": image.repo});
+    fn image_join(&self, handle: &str, image: &ImageRef, delta_id: &str) -> ApiResult<String> {
+        let body = json!({"handle": handle, "deltaID": delta_id, "imageID": image.image_id, "repoName": image.repo});
         let v = self.pl(
             "POST",
             &format!("/storage/{}/info/{}", image.store, image.layer),

@@ -98,10 +98,11 @@ impl PortLayerApi for InProcess {
         self.with(|st| st.portlayer.get_handle(&mut st.world, id))
     }
 
-    fn image_join(&self, handle: &str, image: &ImageRef) -> ApiResult<String> {
+    fn image_join(&self, handle: &str, image: &ImageRef, delta_id: &str) -> ApiResult<String> {
         self.with(|st| {
-            st.portlayer.image_join(
+            st.portlayer.image_join_delta(
                 handle,
+                delta_id,
                 &image.store,
                 &image.layer,
                 &image.image_id,

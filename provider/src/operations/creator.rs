@@ -94,12 +94,6 @@ fn validate(spec: &PodSpec) -> Result<(), ProviderError> {
             "hostNetwork (VIC refuses --net=host)".into(),
         ));
     }
-    let first = spec.containers[0].image.as_deref();
-    if spec.containers.iter().any(|c| c.image.as_deref() != first) {
-        return Err(ProviderError::Unsupported(
-            "containers with different images in one pod (a pod VM joins one image)".into(),
-        ));
-    }
     Ok(())
 }
 
@@ -183,7 +177,6 @@ fn task(c: &Container, image: &ImageRef, primary: bool) -> Result<TaskSpec, Prov
     })
 }
 
-/// Creates the pod VM for `pod` (not started); returns its container id.
 /// Pod annotations under this prefix go to the pod VM: they tell vcsim-lite's simulated
 /// guest how to behave (for example `vcsim-lite.io/stop-delay-seconds`).
 pub const SIMULATION_PREFIX: &str = "vcsim-lite.io/";
@@ -199,6 +192,7 @@ fn container_annotations(pod: &Pod, json: &str) -> std::collections::BTreeMap<St
     a
 }
 
+/// Creates the pod VM for `pod` (not started); returns its container id.
 pub fn create(
     pl: &(impl PortLayerApi + ?Sized),
     persona: &(impl PersonaApi + ?Sized),
@@ -221,13 +215,31 @@ pub fn create_stored(
     validate(spec)?;
     let size = pod_size(spec).map_err(|e| ProviderError::InvalidPod(e.to_string()))?;
     let volumes = pod_volumes(pod)?;
-    let image = resolve_image(persona, &spec.containers[0])?;
+    let images: Vec<ImageRef> = spec
+        .containers
+        .iter()
+        .map(|c| resolve_image(persona, c))
+        .collect::<Result<_, _>>()?;
     let tasks: Vec<TaskSpec> = spec
         .containers
         .iter()
+        .zip(&images)
         .enumerate()
-        .map(|(i, c)| task(c, &image, i == 0))
+        .map(|(i, (c, image))| task(c, image, i == 0))
         .collect::<Result<_, _>>()?;
+    // The first container's image is the pod VM's own layer; each further image gets a layer
+    // named after the first container that runs it.
+    let mut layers: Vec<(&str, &ImageRef)> = Vec::new();
+    for (c, image) in spec.containers.iter().zip(&images) {
+        if !layers.iter().any(|(_, l)| l.layer == image.layer) {
+            let delta = if layers.is_empty() {
+                ""
+            } else {
+                c.name.as_str()
+            };
+            layers.push((delta, image));
+        }
+    }
 
     let mut created_volumes = Vec::new();
     let mut created_id = None;
@@ -246,7 +258,10 @@ pub fn create_stored(
         };
         let (id, h) = pl.create(&cspec).map_err(at("create"))?;
         created_id = Some(id.clone());
-        let mut h = pl.image_join(&h, &image).map_err(at("image join"))?;
+        let mut h = h;
+        for (delta, image) in &layers {
+            h = pl.image_join(&h, image, delta).map_err(at("image join"))?;
+        }
         for t in &tasks {
             let (nh, sid) = pl.task_join(&h, t).map_err(at("task join"))?;
             h = pl.task_bind(&nh, &sid).map_err(at("task bind"))?;

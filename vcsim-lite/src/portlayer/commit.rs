@@ -124,8 +124,8 @@ impl PortLayer {
             )));
         }
         self.check_container_limit()?;
-        self.check_quota(h.spec.memory_mb + SCRATCH_MIB)?;
-        if let Some(img) = &h.spec.image {
+        self.check_quota(h.spec.storage_mib())?;
+        for img in h.spec.images() {
             self.images.get(&img.store, &img.layer)?;
         }
         self.check_volumes(w, &id, &h.spec)?;
@@ -177,6 +177,14 @@ impl PortLayer {
             )));
         }
         self.check_volumes(w, &id, &h.spec)?;
+        if let Some(more) = h.spec.storage_mib().checked_sub(old_spec.storage_mib())
+            && more > 0
+        {
+            self.check_quota(more)?;
+        }
+        for img in h.spec.images() {
+            self.images.get(&img.store, &img.layer)?;
+        }
         if h.target == Some(TargetState::Running) && !on {
             w.check_power_on(vm)?;
         }
@@ -269,11 +277,11 @@ impl PortLayer {
         if !c.spec.name.is_empty() {
             self.by_name.insert(c.spec.name.clone(), c.id.clone());
         }
-        self.container_storage_mib += c.spec.memory_mb + SCRATCH_MIB;
+        self.container_storage_mib += c.spec.storage_mib();
         for name in c.spec.volumes.keys() {
             let _ = self.volumes.join(name, &c.id);
         }
-        if let Some(img) = &c.spec.image {
+        for img in c.spec.images() {
             let _ = self.images.add_ref(&img.store, &img.layer, &c.id);
         }
     }
@@ -282,11 +290,11 @@ impl PortLayer {
         if self.by_name.get(&c.spec.name) == Some(&c.id) {
             self.by_name.remove(&c.spec.name);
         }
-        self.container_storage_mib -= c.spec.memory_mb + SCRATCH_MIB;
+        self.container_storage_mib -= c.spec.storage_mib();
         for name in c.spec.volumes.keys() {
             self.volumes.leave(name, &c.id);
         }
-        if let Some(img) = &c.spec.image {
+        for img in c.spec.images() {
             self.images.remove_ref(&img.store, &img.layer, &c.id);
         }
     }
@@ -400,7 +408,7 @@ impl PortLayer {
         s.uuid = Some(container_uuid(&self.vch.uuid, id));
         s.vm_path_name = Some(format!("[{}] {id}/{id}.vmx", ds.name));
         s.devices = devices(spec, true, false, false);
-        if spec.image.is_some() {
+        for _ in spec.images() {
             s.disks.push(DiskSpec {
                 capacity_mib: SCRATCH_MIB,
                 thin: true,
@@ -457,7 +465,13 @@ impl PortLayer {
                 change.remove_disks.push(d.key);
             }
         }
-        if new.image.is_some() && old.image.is_none() {
+        let added = usize::from(new.image.is_some() && old.image.is_none())
+            + new
+                .extra_images
+                .keys()
+                .filter(|d| !old.extra_images.contains_key(*d))
+                .count();
+        for _ in 0..added {
             change.add_disks.push(DiskSpec {
                 capacity_mib: SCRATCH_MIB,
                 thin: true,
@@ -491,6 +505,13 @@ impl PortLayer {
             kv.push((format!("{PREFIX}/layerid"), img.layer.clone()));
             kv.push((format!("{PREFIX}/imageid"), img.image_id.clone()));
             kv.push((format!("{PREFIX}/repo"), img.repo.clone()));
+        }
+        for (delta, img) in spec.extra_images.iter() {
+            kv.push((
+                format!("{PREFIX}/layers|{delta}/layerid"),
+                img.layer.clone(),
+            ));
+            kv.push((format!("{PREFIX}/layers|{delta}/repo"), img.repo.clone()));
         }
         for s in spec.sessions.values() {
             let p = format!("{PREFIX}/sessions/{}", s.id);

@@ -84,8 +84,11 @@ pub struct ContainerSpec {
     pub domainname: String,
     /// No network.
     pub network_disabled: bool,
-    /// The image (ImageJoin).
+    /// The image (ImageJoin with the container's id, or no id, as the `deltaID`).
     pub image: Option<ImageRef>,
+    /// Further read-write layers by `deltaID` (ImageJoin with another id): a pod VM whose
+    /// containers run different images has one layer per image, each a scratch disk.
+    pub extra_images: LiteMap<String, ImageRef>,
     /// Sessions by id (task join).
     pub sessions: LiteMap<String, Session>,
     /// Volumes by name (VolumeJoin).
@@ -149,6 +152,20 @@ impl ContainerState {
             ContainerState::Stopped => "exited",
             ContainerState::Suspended => "paused",
         }
+    }
+}
+
+impl ContainerSpec {
+    /// Every image the container has joined: the primary first, then by `deltaID`.
+    pub fn images(&self) -> impl Iterator<Item = &ImageRef> {
+        self.image.iter().chain(self.extra_images.values())
+    }
+
+    /// What the container counts against the storage quota: its memory (swap) and a scratch
+    /// disk for each read-write layer (one even without an image, as VIC's persona counts).
+    pub fn storage_mib(&self) -> u64 {
+        let layers = 1 + self.extra_images.len() as u64;
+        self.memory_mb + layers * super::commit::SCRATCH_MIB
     }
 }
 

@@ -238,14 +238,41 @@ impl PortLayer {
         image_id: &str,
         repo: &str,
     ) -> Result<String> {
+        self.image_join_delta(key, "", store, layer, image_id, repo)
+    }
+
+    /// ImageJoin with a `deltaID`: empty or the container's id names its own rw layer (what the
+    /// persona sends); any other id adds a further rw layer of that name, as a pod VM needs
+    /// for containers with other images. Joining one `deltaID` again replaces its image.
+    pub fn image_join_delta(
+        &mut self,
+        key: &str,
+        delta_id: &str,
+        store: &str,
+        layer: &str,
+        image_id: &str,
+        repo: &str,
+    ) -> Result<String> {
+        if !delta_id.is_empty() && !valid_name(delta_id) {
+            return Err(PortLayerError::BadRequest(format!(
+                "deltaID `{delta_id}` is not a valid layer name"
+            )));
+        }
         self.images.get(store, layer)?;
         self.edit(key, |h| {
-            Arc::make_mut(&mut h.spec).image = Some(ImageRef {
+            let image = ImageRef {
                 store: store.into(),
                 layer: layer.into(),
                 image_id: image_id.into(),
                 repo: repo.into(),
-            });
+            };
+            let own = delta_id.is_empty() || delta_id == h.container;
+            let spec = Arc::make_mut(&mut h.spec);
+            if own {
+                spec.image = Some(image);
+            } else {
+                spec.extra_images.insert(delta_id.to_string(), image);
+            }
             h.dirty = true;
             Ok(())
         })

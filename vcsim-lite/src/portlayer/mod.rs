@@ -231,11 +231,7 @@ impl PortLayer {
         if names != self.by_name {
             return Err(format!("name index {:?} != {:?}", self.by_name, names));
         }
-        let storage: u64 = self
-            .containers
-            .values()
-            .map(|c| c.spec.memory_mb + commit::SCRATCH_MIB)
-            .sum();
+        let storage: u64 = self.containers.values().map(|c| c.spec.storage_mib()).sum();
         if storage != self.container_storage_mib {
             return Err(format!(
                 "container storage {} MiB kept, {storage} MiB computed",

@@ -44,7 +44,7 @@ fn lifecycle(pl: &dyn PortLayerApi, persona: &dyn PersonaApi) {
         annotations: [("vic.vmware.com/pod".to_string(), "default/web".to_string())].into(),
     };
     let (id, h) = pl.create(&spec).unwrap();
-    let h = pl.image_join(&h, &image).unwrap();
+    let h = pl.image_join(&h, &image, "").unwrap();
     let task = TaskSpec {
         path: "/bin/sh".into(),
         args: vec!["-c".into(), "sleep 1d".into()],

@@ -225,3 +225,33 @@ fn the_provider_runs_pods_over_http_against_a_served_world() {
     assert_eq!(again.get_pods().len(), 1);
     assert!(again.get_pod("a", "web").is_none());
 }
+
+/// Deleting waits as a kubelet does: the deletion's grace period, else the pod's
+/// terminationGracePeriodSeconds, else 30 s (for a guest that ignores its stop signal).
+#[test]
+fn delete_waits_the_deletion_grace_then_the_pod_grace_then_30s() {
+    let (c, shared) = stack(&[]);
+    let p = provider(c);
+    let cases = [
+        (Some(3), Some(20), 3),
+        (None, Some(20), 20),
+        (None, None, 30),
+    ];
+    for (i, (deletion, termination, waited)) in cases.into_iter().enumerate() {
+        let mut pod = pod("default", &format!("d{i}"), "1", "512Mi");
+        pod.metadata.annotations = Some(
+            [(
+                "vcsim-lite.io/stop-delay-seconds".to_string(),
+                "never".to_string(),
+            )]
+            .into(),
+        );
+        pod.spec.as_mut().unwrap().termination_grace_period_seconds = termination;
+        p.create_pod(&pod).unwrap();
+        pod.metadata.deletion_grace_period_seconds = deletion;
+        let before = shared.lock().world.now();
+        p.delete_pod(&pod).unwrap();
+        let took = shared.lock().world.now().since(before).as_millis();
+        assert_eq!(took, waited * 1000, "case {i}");
+    }
+}

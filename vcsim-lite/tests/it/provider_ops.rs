@@ -186,9 +186,9 @@ impl PortLayerApi for FailOne<'_> {
         self.check("handle")?;
         self.inner.handle(id)
     }
-    fn image_join(&self, h: &str, i: &ImageRef) -> ApiResult<String> {
+    fn image_join(&self, h: &str, i: &ImageRef, d: &str) -> ApiResult<String> {
         self.check("image_join")?;
-        self.inner.image_join(h, i)
+        self.inner.image_join(h, i, d)
     }
     fn task_join(&self, h: &str, t: &TaskSpec) -> ApiResult<(String, String)> {
         self.check("task_join")?;
@@ -366,18 +366,6 @@ fn images_follow_the_pull_policy_and_unsupported_pods_are_refused() {
     .unwrap();
     creator::create(&c, &c, &p).unwrap();
 
-    let mut other = busybox("n", "1", "512Mi");
-    other.image = Some("alpine:3.18".into());
-    let mixed = pod(
-        "default",
-        "mixed",
-        vec![busybox("m", "1", "512Mi"), other],
-        vec![],
-    );
-    assert_eq!(
-        creator::create(&c, &c, &mixed).unwrap_err().reason(),
-        "Unsupported"
-    );
     let host_path = Volume {
         name: "h".into(),
         host_path: Some(Default::default()),
@@ -488,4 +476,138 @@ fn each_deleter_step_failing_is_reported_and_a_retry_finishes_the_job() {
         deleter::delete(&c, &id, &volumes, 30).unwrap();
         assert_eq!(footprint(&shared), (0, 0, 0), "{step}");
     }
+}
+
+/// Containers with different images: the pod VM gets a read-write layer (a scratch disk) per
+/// distinct image, each image layer is referenced while the pod exists (so it cannot be
+/// deleted), and every reference and disk goes with the pod.
+#[test]
+fn a_pod_with_two_images_gets_a_layer_for_each() {
+    let (c, shared) = stack(&[]);
+    let mut sidecar = busybox("side", "1", "512Mi");
+    sidecar.image = Some("alpine:3.18".into());
+    let mut second = busybox("second", "1", "512Mi");
+    second.image = Some("alpine:3.18".into());
+    let mixed = pod(
+        "default",
+        "mixed",
+        vec![busybox("main", "1", "512Mi"), sidecar, second],
+        vec![],
+    );
+    let id = creator::create(&c, &c, &mixed).unwrap();
+    starter::start(&c, &id).unwrap();
+    let (busybox_top, alpine_top, store) = {
+        let st = shared.lock();
+        let info = st.portlayer.containers()[&id].clone();
+        let main = info.spec.image.clone().expect("the primary layer");
+        assert_eq!(main.repo, "busybox:1.36");
+        let extra: Vec<(&String, &str)> = info
+            .spec
+            .extra_images
+            .iter()
+            .map(|(d, i)| (d, i.repo.as_str()))
+            .collect();
+        assert_eq!(
+            extra,
+            [(&"side".to_string(), "alpine:3.18")],
+            "one layer per image"
+        );
+        let vm = st.world.vm(info.vm).unwrap();
+        let scratch = vm
+            .disks
+            .iter()
+            .filter(|d| d.capacity_mib == 8 * 1024)
+            .count();
+        assert_eq!(scratch, 2, "two read-write layers");
+        assert_eq!(
+            vm.extra_config
+                .get("guestinfo.vice./layers|side/repo")
+                .map(|v| &**v),
+            Some("alpine:3.18")
+        );
+        assert_eq!(info.spec.sessions.len(), 3, "a task per container");
+        let alpine = info.spec.extra_images.get("side").unwrap().clone();
+        (main.layer, alpine.layer, main.store)
+    };
+    for top in [&busybox_top, &alpine_top] {
+        let mut st = shared.lock();
+        let st = &mut *st;
+        let err = st
+            .portlayer
+            .delete_image(&mut st.world, &store, top, &[])
+            .unwrap_err();
+        assert_eq!(err.status(), 423, "{top} is in use (Locked): {err}");
+    }
+    deleter::delete(&c, &id, &[], 0).unwrap();
+    let mut st = shared.lock();
+    let st = &mut *st;
+    assert!(st.portlayer.containers().is_empty());
+    st.portlayer
+        .delete_image(&mut st.world, &store, &alpine_top, &[])
+        .expect("no container references alpine any more");
+    st.world.check_invariants().unwrap();
+}
+
+/// The stop honours the grace period on the simulated clock: a guest that exits within it
+/// ends with 0 after its own delay; one that needs longer, or ignores the signal, is killed
+/// (137) when the grace period ends; one without a delay dies of the signal at once (143).
+#[test]
+fn graceful_stop_waits_on_the_simulated_clock_then_kills() {
+    let (c, shared) = stack(&[]);
+    let cases: [(Option<&str>, i64, i32, u64); 5] = [
+        (None, 30, 143, 0),
+        (Some("12"), 30, 0, 12),
+        (Some("45"), 30, 137, 30),
+        (Some("never"), 5, 137, 5),
+        (Some("never"), 0, 137, 0),
+    ];
+    for (i, (delay, grace, exit_code, took_secs)) in cases.into_iter().enumerate() {
+        let mut p = pod(
+            "default",
+            &format!("g{i}"),
+            vec![busybox("m", "1", "512Mi")],
+            vec![],
+        );
+        if let Some(d) = delay {
+            p.metadata.annotations = Some(
+                [(
+                    "vcsim-lite.io/stop-delay-seconds".to_string(),
+                    d.to_string(),
+                )]
+                .into(),
+            );
+        }
+        let id = creator::create(&c, &c, &p).unwrap();
+        starter::start(&c, &id).unwrap();
+        let before = shared.lock().world.now();
+        stopper::stop(&c, &id, grace).unwrap();
+        let took = shared.lock().world.now().since(before);
+        let s = c.info(&id).unwrap();
+        assert_eq!(s.state, "Stopped", "case {i}");
+        assert_eq!(
+            s.sessions[0].exit_code, exit_code,
+            "case {i}: {delay:?} grace {grace}"
+        );
+        assert_eq!(
+            took.as_millis(),
+            took_secs * 1000,
+            "case {i}: simulated time taken"
+        );
+        deleter::delete(&c, &id, &[], grace).unwrap();
+    }
+    let mut bad = pod("default", "bad", vec![busybox("m", "1", "512Mi")], vec![]);
+    bad.metadata.annotations = Some(
+        [(
+            "vcsim-lite.io/stop-delay-seconds".to_string(),
+            "soon".to_string(),
+        )]
+        .into(),
+    );
+    let err = creator::create(&c, &c, &bad).unwrap_err();
+    assert!(err.to_string().contains("not a number of seconds"), "{err}");
+    assert_eq!(
+        footprint(&shared),
+        (0, 0, 0),
+        "a refused pod leaves nothing"
+    );
 }

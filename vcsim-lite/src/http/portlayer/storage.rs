@@ -125,7 +125,7 @@ pub(super) async fn store_usage(
 struct ImageJoinBody {
     handle: String,
     #[serde(rename = "deltaID", default)]
-    _delta_id: String,
+    delta_id: String,
     #[serde(rename = "imageID", default)]
     image_id: String,
     #[serde(rename = "repoName", default)]
@@ -138,10 +138,14 @@ pub(super) async fn image_join(
     b: Bytes,
 ) -> ApiResult {
     let req: ImageJoinBody = body(&b)?;
-    let h =
-        s.lock()
-            .portlayer
-            .image_join(&req.handle, &store, &id, &req.image_id, &req.repo_name)?;
+    let h = s.lock().portlayer.image_join_delta(
+        &req.handle,
+        &req.delta_id,
+        &store,
+        &id,
+        &req.image_id,
+        &req.repo_name,
+    )?;
     ok_json(json!({"handle": h}))
 }
 
