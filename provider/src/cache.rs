@@ -88,7 +88,7 @@ pub fn stored_json(pod: &Pod) -> String {
 
 /// The cache key of a pod.
 pub fn key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
+    [namespace, "/", name].concat()
 }
 
 /// The pod's namespace (`default` when unset) and name.

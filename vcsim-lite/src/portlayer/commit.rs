@@ -126,7 +126,7 @@ impl PortLayer {
         self.check_container_limit()?;
         self.check_quota(h.spec.storage_mib())?;
         for img in h.spec.images() {
-            self.images.get(&img.store, &img.layer)?;
+            self.images.require(&img.store, &img.layer)?;
         }
         self.check_volumes(w, &id, &h.spec)?;
         let mut attach = Vec::new();
@@ -183,7 +183,7 @@ impl PortLayer {
             self.check_quota(more)?;
         }
         for img in h.spec.images() {
-            self.images.get(&img.store, &img.layer)?;
+            self.images.require(&img.store, &img.layer)?;
         }
         if h.target == Some(TargetState::Running) && !on {
             w.check_power_on(vm)?;
@@ -482,55 +482,51 @@ impl PortLayer {
     }
 
     /// The `guestinfo.vice.*` keys VIC writes (its `ExecutorConfig`), plus its fixed keys.
+    /// Built by concatenation: every commit computes them, and `format!` made them the
+    /// largest cost of a pod lifecycle.
     fn extra_config(&self, w: &World, id: &str, spec: &ContainerSpec) -> Vec<(String, String)> {
+        let key = |parts: &[&str]| -> String {
+            let mut k =
+                String::with_capacity(PREFIX.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+            k.push_str(PREFIX);
+            parts.iter().for_each(|p| k.push_str(p));
+            k
+        };
+        let flag = |b: bool| if b { "true" } else { "false" }.to_string();
         let mut kv = vec![
             ("disk.EnableUUID".to_string(), "true".to_string()),
             ("memory.maxGrow".into(), "512".into()),
             ("tools.upgrade.policy".into(), "manual".into()),
-            (format!("{PREFIX}/common/id"), id.to_string()),
-            (format!("{PREFIX}/common/name"), spec.name.clone()),
-            (
-                format!("{PREFIX}/version"),
-                self.vch.config.build.version.clone(),
-            ),
-            (
-                format!("{PREFIX}/createtime"),
-                (w.now().0 / 1_000_000).to_string(),
-            ),
+            (key(&["/common/id"]), id.to_string()),
+            (key(&["/common/name"]), spec.name.clone()),
+            (key(&["/version"]), self.vch.config.build.version.clone()),
+            (key(&["/createtime"]), (w.now().0 / 1_000_000).to_string()),
         ];
         if !spec.hostname.is_empty() {
-            kv.push((format!("{PREFIX}/hostname"), spec.hostname.clone()));
+            kv.push((key(&["/hostname"]), spec.hostname.clone()));
         }
         if let Some(img) = &spec.image {
-            kv.push((format!("{PREFIX}/layerid"), img.layer.clone()));
-            kv.push((format!("{PREFIX}/imageid"), img.image_id.clone()));
-            kv.push((format!("{PREFIX}/repo"), img.repo.clone()));
+            kv.push((key(&["/layerid"]), img.layer.clone()));
+            kv.push((key(&["/imageid"]), img.image_id.clone()));
+            kv.push((key(&["/repo"]), img.repo.clone()));
         }
         for (delta, img) in spec.extra_images.iter() {
-            kv.push((
-                format!("{PREFIX}/layers|{delta}/layerid"),
-                img.layer.clone(),
-            ));
-            kv.push((format!("{PREFIX}/layers|{delta}/repo"), img.repo.clone()));
+            kv.push((key(&["/layers|", delta, "/layerid"]), img.layer.clone()));
+            kv.push((key(&["/layers|", delta, "/repo"]), img.repo.clone()));
         }
         for s in spec.sessions.values() {
-            let p = format!("{PREFIX}/sessions/{}", s.id);
-            kv.push((format!("{p}/cmd/Path"), s.path.clone()));
-            kv.push((format!("{p}/cmd/Args"), s.args.join(" ")));
-            kv.push((format!("{p}/tty"), s.tty.to_string()));
-            kv.push((format!("{p}/attach"), s.attach.to_string()));
-            kv.push((format!("{p}/active"), s.active.to_string()));
+            let p = |leaf: &str| key(&["/sessions/", &s.id, leaf]);
+            kv.push((p("/cmd/Path"), s.path.clone()));
+            kv.push((p("/cmd/Args"), s.args.join(" ")));
+            kv.push((p("/tty"), flag(s.tty)));
+            kv.push((p("/attach"), flag(s.attach)));
+            kv.push((p("/active"), flag(s.active)));
         }
-        for ep in self.scopes.endpoints_of(id) {
-            if let Some(ip) = &ep.address {
-                kv.push((
-                    format!("{PREFIX}/networks|{}/assigned/IP", ep.scope),
-                    ip.clone(),
-                ));
-            }
-        }
-        for (name, m) in &spec.volumes {
-            kv.push((format!("{PREFIX}/mounts|{name}/path"), m.mount_path.clone()));
+        self.scopes.for_each_address(id, |scope, address| {
+            kv.push((key(&["/networks|", scope, "/assigned/IP"]), address));
+        });
+        for (name, m) in spec.volumes.iter() {
+            kv.push((key(&["/mounts|", name, "/path"]), m.mount_path.clone()));
         }
         kv
     }

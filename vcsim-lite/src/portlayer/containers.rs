@@ -258,7 +258,7 @@ impl PortLayer {
                 "deltaID `{delta_id}` is not a valid layer name"
             )));
         }
-        self.images.get(store, layer)?;
+        self.images.require(store, layer)?;
         self.edit(key, |h| {
             let image = ImageRef {
                 store: store.into(),

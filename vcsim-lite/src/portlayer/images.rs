@@ -269,6 +269,14 @@ impl ImageStores {
     }
 
     /// `GET /storage/{store}/info/{id}`.
+    /// 404 unless the store has the layer (a check that builds no `ImageInfo`).
+    pub fn require(&self, store: &str, id: &str) -> Result<()> {
+        match self.store(store)?.layers.contains_key(id) {
+            true => Ok(()),
+            false => Err(PortLayerError::not_found("image", id)),
+        }
+    }
+
     pub fn get(&self, store: &str, id: &str) -> Result<ImageInfo> {
         self.store(store)?
             .info(store, id)

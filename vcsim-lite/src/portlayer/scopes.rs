@@ -209,8 +209,8 @@ impl Scope {
             container: e.container.clone(),
             name: e.name.clone(),
             scope: self.cfg.name.clone(),
-            address: ip.map(|ip| format!("{}/{}", Ipv4Addr::from(ip), self.prefix)),
-            gateway: Ipv4Addr::from(self.gateway).to_string(),
+            address: ip.map(|ip| cidr(ip, self.prefix)),
+            gateway: dotted(self.gateway),
             aliases: e.cfg.aliases.clone(),
             ports: e.cfg.ports.clone(),
             nameservers: e.cfg.nameservers.clone(),
@@ -479,6 +479,18 @@ impl Scopes {
         }
     }
 
+    /// Calls `f` with the scope name and `a.b.c.d/len` of each bound endpoint of the
+    /// container (what a commit writes to guestinfo, without building `EndpointInfo`s).
+    pub fn for_each_address(&self, container_id: &str, mut f: impl FnMut(&str, String)) {
+        for s in &self.scopes {
+            if let Some(e) = s.endpoints.get(container_id)
+                && let Some(ip) = e.ip.filter(|_| e.bound)
+            {
+                f(&s.cfg.name, cidr(ip, s.prefix));
+            }
+        }
+    }
+
     pub fn endpoints_of(&self, container_id: &str) -> Vec<EndpointInfo> {
         let of = |s: &Scope| Some(s.endpoint_info(s.endpoints.get(container_id)?));
         self.scopes.iter().filter_map(of).collect()
@@ -582,8 +594,50 @@ fn parse_range(s: &str) -> Result<(u32, u32)> {
 }
 
 fn mac_of(ip: u32) -> String {
-    let [a, b, c, d] = ip.to_be_bytes();
-    format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut mac = String::with_capacity(17);
+    mac.push_str("02:42");
+    for b in ip.to_be_bytes() {
+        mac.push(':');
+        mac.push(char::from(HEX[usize::from(b >> 4)]));
+        mac.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    mac
+}
+
+/// `a.b.c.d`, written digit by digit: `Ipv4Addr`'s `Display` goes through the formatting
+/// machinery, and every container info and commit formats addresses.
+fn dotted(ip: u32) -> String {
+    let mut s = String::with_capacity(18);
+    push_dotted(&mut s, ip);
+    s
+}
+
+fn push_dotted(s: &mut String, ip: u32) {
+    for (i, b) in ip.to_be_bytes().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        push_decimal(s, b);
+    }
+}
+
+fn push_decimal(s: &mut String, b: u8) {
+    if b >= 100 {
+        s.push(char::from(b'0' + b / 100));
+    }
+    if b >= 10 {
+        s.push(char::from(b'0' + b / 10 % 10));
+    }
+    s.push(char::from(b'0' + b % 10));
+}
+
+/// `a.b.c.d/len`.
+fn cidr(ip: u32, prefix: u8) -> String {
+    let mut s = dotted(ip);
+    s.push('/');
+    push_decimal(&mut s, prefix);
+    s
 }
 
 /// Ids come from a counter, never from randomness, so a replay yields the same ids.

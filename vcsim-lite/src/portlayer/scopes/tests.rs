@@ -316,3 +316,21 @@ fn lowest_free_matches_a_scan_through_frees_statics_and_range_gaps() {
     s.bind("f").unwrap();
     assert_eq!(ip(&s, "f"), "10.9.0.11/24");
 }
+
+#[test]
+fn addresses_and_macs_are_written_as_the_standard_formatters_would() {
+    for ip in [
+        0u32,
+        0x0a00_0001,
+        0xac10_0002,
+        0xc0a8_64ff,
+        0x6463_0a09,
+        u32::MAX,
+    ] {
+        let std = Ipv4Addr::from(ip);
+        assert_eq!(dotted(ip), std.to_string());
+        assert_eq!(cidr(ip, 16), format!("{std}/16"));
+        let [a, b, c, d] = ip.to_be_bytes();
+        assert_eq!(mac_of(ip), format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}"));
+    }
+}
