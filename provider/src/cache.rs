@@ -41,10 +41,10 @@ pub struct CachedPod {
 }
 
 impl CachedPod {
-    fn new(json: Arc<str>, container_id: String) -> Self {
-        let pod = parse(&json);
+    /// `json` is `pod` as [`stored_json`] gives it.
+    fn new(pod: &Pod, json: Arc<str>, container_id: String) -> Self {
         let size = pod.spec.as_ref().and_then(|s| pod_size(s).ok());
-        let volumes = pod_volumes(&pod).unwrap_or_default();
+        let volumes = pod_volumes(pod).unwrap_or_default();
         CachedPod {
             json,
             container_id,
@@ -131,7 +131,7 @@ impl PodCache {
         match self.pods.entry(key(&ns, &name)) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
-                v.insert(CachedPod::new(json.into(), container_id));
+                v.insert(CachedPod::new(pod, json.into(), container_id));
                 true
             }
         }

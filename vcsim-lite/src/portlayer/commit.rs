@@ -6,7 +6,6 @@
 //! use, power-on admission) is checked before the first vSphere call, so those refusals change
 //! nothing. A vSphere fault in a later step leaves the earlier steps done, as in VIC.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::PortLayer;
@@ -435,22 +434,22 @@ impl PortLayer {
         if new.name != old.name {
             change.name = Some(vm_name(&new.name, &id));
         }
-        let wanted: BTreeMap<String, String> = self.extra_config(w, &id, new).into_iter().collect();
-        for (k, val) in &wanted {
-            if v.extra_config.get(k.as_str()).map(|v| &**v) != Some(val.as_str()) {
-                change.extra_config.push((k.clone(), val.clone()));
-            }
-        }
-        for k in v
+        let mut wanted = self.extra_config(w, &id, new);
+        wanted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let is_wanted = |k: &str| wanted.binary_search_by(|(w, _)| w.as_str().cmp(k)).is_ok();
+        // Guest-reported keys stay; the rest of VIC's keys follow the spec.
+        let dropped: Vec<(String, String)> = v
             .extra_config
             .keys()
-            .filter(|k| k.starts_with(PREFIX) && !wanted.contains_key(&***k))
-        {
-            // Guest-reported keys stay; the rest of VIC's keys follow the spec.
-            if !k.ends_with("/started") {
-                change.extra_config.push((k.to_string(), String::new()));
+            .filter(|k| k.starts_with(PREFIX) && !k.ends_with("/started") && !is_wanted(k))
+            .map(|k| (k.to_string(), String::new()))
+            .collect();
+        for (k, val) in wanted {
+            if v.extra_config.get(k.as_str()).map(|v| &**v) != Some(val.as_str()) {
+                change.extra_config.push((k, val));
             }
         }
+        change.extra_config.extend(dropped);
         change.add_devices = devices(new, false, old.interaction, old.logging);
         for name in new.volumes.keys().filter(|n| !old.volumes.contains_key(*n)) {
             change.attach_disks.push(self.volume_disk(name)?);
