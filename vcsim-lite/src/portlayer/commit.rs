@@ -255,7 +255,7 @@ impl PortLayer {
         };
         let mut added = Vec::new();
         for (scope, cfg) in spec.networks.iter().filter(|(s, _)| !known.contains(s)) {
-            if let Err(e) = self.scopes.add_container(id, &name, scope, cfg.clone()) {
+            if let Err(e) = self.scopes.add(id, &name, scope, cfg.clone()) {
                 self.unregister_networks(id, &added);
                 return Err(e);
             }

@@ -387,6 +387,21 @@ impl Scopes {
         scope: &str,
         cfg: NetworkConfig,
     ) -> Result<EndpointInfo> {
+        let i = self.add(container_id, container_name, scope, cfg)?;
+        let s = &self.scopes[i];
+        let e = s.endpoints.get(container_id).expect("just added");
+        Ok(s.endpoint_info(e))
+    }
+
+    /// [`Scopes::add_container`] without the info (what a commit needs); returns the scope's
+    /// index.
+    pub(crate) fn add(
+        &mut self,
+        container_id: &str,
+        container_name: &str,
+        scope: &str,
+        cfg: NetworkConfig,
+    ) -> Result<usize> {
         if container_id.is_empty() {
             return bad!("container id must not be empty");
         }
@@ -415,10 +430,9 @@ impl Scopes {
             static_ip,
             bound: false,
         };
-        let info = s.endpoint_info(&endpoint);
         s.endpoints.insert(container_id.to_string(), endpoint);
         self.next_endpoint = self.next_endpoint.saturating_add(1);
-        Ok(info)
+        Ok(i)
     }
 
     pub fn remove_container(&mut self, container_id: &str, scope: &str) -> Result<()> {
