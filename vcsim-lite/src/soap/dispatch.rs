@@ -33,8 +33,53 @@ fn expect(this: &Obj, want: &Obj, method: &str) -> Result<(), SoapError> {
     }
 }
 
+/// Every method this endpoint implements.
+pub const METHODS: &[&str] = &[
+    "RetrieveServiceContent",
+    "CurrentTime",
+    "Login",
+    "Logout",
+    "SessionIsActive",
+    "RetrieveProperties",
+    "RetrievePropertiesEx",
+    "ContinueRetrievePropertiesEx",
+    "CancelRetrievePropertiesEx",
+    "CreatePropertyCollector",
+    "DestroyPropertyCollector",
+    "CreateFilter",
+    "DestroyPropertyFilter",
+    "WaitForUpdates",
+    "WaitForUpdatesEx",
+    "Fetch",
+    "CreateContainerView",
+    "CreateListView",
+    "DestroyView",
+    "FindByInventoryPath",
+    "FindChild",
+    "FindByUuid",
+    "CreateVM_Task",
+    "PowerOnVM_Task",
+    "PowerOffVM_Task",
+    "Destroy_Task",
+    "ReconfigVM_Task",
+    "SearchDatastore_Task",
+    "QueryEvents",
+    "CreateCollectorForEvents",
+    "SetCollectorPageSize",
+    "ReadNextEvents",
+    "ReadPreviousEvents",
+    "RewindCollector",
+    "ResetCollector",
+    "DestroyCollector",
+];
+
 /// Runs the method a request names.
 pub fn dispatch(ctx: &mut Ctx<'_>, req: &Request) -> Result<String, SoapError> {
+    if !METHODS.contains(&req.method.as_str()) {
+        return Err(SoapError::NotImplemented {
+            method: req.method.clone(),
+        });
+    }
     let (ty, value) = req.this()?;
     let this = ctx.resolve(ty, value);
     let method = req.method.as_str();
