@@ -14,4 +14,5 @@ pub mod persona;
 pub mod portlayer;
 pub mod report;
 pub mod sim;
+pub mod soap;
 pub mod vsphere;

@@ -7,11 +7,13 @@
 //!
 //! - [`portlayer`]: the Port Layer REST API (port 2377).
 //! - [`docker`]: the Docker Engine API subset of the persona (port 2375).
+//! - [`soap`]: the vSphere Web Services (SOAP) endpoint `/sdk` (port 8989).
 #![allow(clippy::disallowed_methods)] // the edge maps wall time to simulated time
 
 pub mod docker;
 pub mod portlayer;
 pub mod serve;
+pub mod soap;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;

@@ -8,4 +8,6 @@ mod portlayer_http;
 mod provider_clients;
 mod provider_facade;
 mod provider_ops;
+mod soap;
+mod soap_fuzz;
 mod support;

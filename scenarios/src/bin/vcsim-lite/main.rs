@@ -17,8 +17,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the Port Layer API and the Docker API of one VCH over HTTP until Ctrl-C.
-    Serve(serve::ServeArgs),
+    /// Serve the Port Layer API, the Docker API and the vSphere SOAP endpoint of one VCH
+    /// until Ctrl-C.
+    Serve(Box<serve::ServeArgs>),
     /// Build the world and print it as a tree with capacity, reservations and usage.
     Inventory(inventory::InventoryArgs),
 }
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inventory(args) => inventory::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

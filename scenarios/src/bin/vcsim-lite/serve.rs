@@ -26,6 +26,22 @@ pub struct ServeArgs {
     /// Docker API address.
     #[arg(long, default_value = "127.0.0.1:2375")]
     listen_docker: std::net::SocketAddr,
+    /// vSphere SOAP endpoint (`/sdk`) address.
+    #[arg(long, default_value = "127.0.0.1:8989")]
+    listen_sdk: std::net::SocketAddr,
+    /// Serve the SOAP endpoint over plain HTTP instead of TLS.
+    #[arg(long)]
+    sdk_plain_http: bool,
+    /// Do not serve the SOAP endpoint.
+    #[arg(long)]
+    no_sdk: bool,
+    /// SOAP user name; with --sdk-password, only this pair may log in (default: any non-empty
+    /// user name and password).
+    #[arg(long, env = "VCSIM_SDK_USER", requires = "sdk_password")]
+    sdk_user: Option<String>,
+    /// SOAP password (see --sdk-user).
+    #[arg(long, env = "VCSIM_SDK_PASSWORD", requires = "sdk_user")]
+    sdk_password: Option<String>,
     /// Name of the VCH to create.
     #[arg(long, default_value = "vch-1")]
     vch: String,
@@ -45,9 +61,10 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
     use vcsim_lite::http::Stack;
-    use vcsim_lite::http::serve::{Listen, serve};
+    use vcsim_lite::http::serve::{Listen, SdkListen, serve_all};
     use vcsim_lite::persona::{Catalogue, Persona};
     use vcsim_lite::portlayer::{PortLayer, VchConfig};
+    use vcsim_lite::soap::{Credentials, SoapConfig};
     use vcsim_lite::vsphere::LatencyProfile;
 
     tracing_subscriber::fmt()
@@ -88,14 +105,29 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         portlayer: args.listen_portlayer,
         docker: args.listen_docker,
     };
+    let sdk = (!args.no_sdk).then(|| SdkListen {
+        addr: args.listen_sdk,
+        tls: !args.sdk_plain_http,
+        config: SoapConfig {
+            credentials: match (args.sdk_user, args.sdk_password) {
+                (Some(user), Some(password)) => Credentials::Exactly { user, password },
+                _ => Credentials::AnyNonEmpty,
+            },
+            ..SoapConfig::default()
+        },
+    });
+    let scheme = if args.sdk_plain_http { "http" } else { "https" };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     runtime
-        .block_on(serve(stack, args.speed, listen, |pl, docker| {
-            println!("port layer: http://{pl}");
-            println!("docker:     tcp://{docker}   (docker -H tcp://{docker} info)");
+        .block_on(serve_all(stack, args.speed, listen, sdk, |b| {
+            println!("port layer: http://{}", b.portlayer);
+            println!("docker:     tcp://{0}   (docker -H tcp://{0} info)", b.docker);
+            if let Some(sdk) = b.sdk {
+                println!("vSphere:    {scheme}://{sdk}/sdk   (GOVC_URL={scheme}://user:pass@{sdk}/sdk GOVC_INSECURE=1)");
+            }
             println!("vcsim-lite ready (seed {}, Ctrl-C to stop)", args.seed);
         }))
         .map_err(|e| e.to_string())
