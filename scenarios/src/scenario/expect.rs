@@ -364,10 +364,17 @@ pub struct StepError {
 
 impl std::fmt::Display for StepError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.status {
-            Some(s) => write!(f, "{} ({s}): {}", self.reason, self.message),
-            None => write!(f, "{}: {}", self.reason, self.message),
+        write!(f, "{}", self.reason)?;
+        if let Some(s) = self.status {
+            write!(f, " ({s})")?;
         }
+        // Most messages already start with the reason (vSphere faults, kubelet rejections).
+        let message = self
+            .message
+            .strip_prefix(&self.reason)
+            .unwrap_or(&self.message);
+        let message = message.strip_prefix(": ").unwrap_or(message);
+        write!(f, ": {message}")
     }
 }
 

@@ -1012,6 +1012,22 @@ fn check_manifest(
     pod: &Pod,
     raw: Option<&serde_json::Value>,
 ) -> Result<(), FileError> {
+    if let (Some(raw), Ok(known)) = (raw, serde_json::to_value(pod))
+        && let Some(unknown) = unknown_key(raw, &known, path)
+    {
+        let (parent, key) = unknown.rsplit_once('.').unwrap_or(("", &unknown));
+        let message = if key == "<<" {
+            "YAML merge keys (`<<`) are not supported; repeat the manifest, or reuse a whole \
+             one with an alias (`apply: *web`)"
+                .to_string()
+        } else {
+            format!(
+                "unknown field `{key}` in {} (not part of a Kubernetes Pod)",
+                short(parent)
+            )
+        };
+        return Err(cx.err(&unknown, message));
+    }
     if pod.metadata.name.as_deref().unwrap_or("").is_empty() {
         return Err(cx.err(&format!("{path}.metadata"), "a pod needs `metadata.name`"));
     }
@@ -1045,18 +1061,6 @@ fn check_manifest(
                 )
             })?;
         }
-    }
-    if let (Some(raw), Ok(known)) = (raw, serde_json::to_value(pod))
-        && let Some(unknown) = unknown_key(raw, &known, path)
-    {
-        let (parent, key) = unknown.rsplit_once('.').unwrap_or(("", &unknown));
-        return Err(cx.err(
-            &unknown,
-            format!(
-                "unknown field `{key}` in {} (not part of a Kubernetes Pod)",
-                short(parent)
-            ),
-        ));
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use provider::error::ProviderError;
 use provider::vic::VicProvider;
 use vcsim_lite::http::{Shared, Stack};
 use vcsim_lite::inprocess::InProcess;
-use vcsim_lite::persona::{Catalogue, Persona, PersonaError};
+use vcsim_lite::persona::{Catalogue, CatalogueError, Persona, PersonaError};
 use vcsim_lite::portlayer::{PortLayer, PortLayerError};
 use vcsim_lite::vsphere::{VsphereError, WorldBuilder};
 
@@ -271,13 +271,20 @@ fn portlayer_error(e: &PortLayerError) -> StepError {
 }
 
 fn persona_error(e: &PersonaError) -> StepError {
-    match e {
-        PersonaError::PortLayer(p) => portlayer_error(p),
-        _ => StepError {
-            reason: "ImageNotFound".into(),
-            status: Some(e.status()),
-            message: e.to_string(),
+    let reason = match e {
+        PersonaError::PortLayer(p) => return portlayer_error(p),
+        PersonaError::Catalogue(c) => match c {
+            CatalogueError::NotFound { .. } => "NotFound",
+            CatalogueError::ManifestUnknown { .. } => "ManifestUnknown",
+            CatalogueError::InvalidReference { .. } => "InvalidReference",
+            CatalogueError::InvalidRecipe { .. } => "InvalidRecipe",
         },
+        PersonaError::NoSuchImage(_) => "NoSuchImage",
+    };
+    StepError {
+        reason: reason.into(),
+        status: Some(e.status()),
+        message: e.to_string(),
     }
 }
 
