@@ -187,6 +187,23 @@ fn wrong_values_are_refused_where_they_are() {
 }
 
 #[test]
+fn a_file_without_steps_or_of_the_wrong_shape_is_refused() {
+    assert_eq!(
+        parse_err("seed: 1\nsteps: []\n"),
+        "x.yaml:2: steps: a scenario needs at least one step"
+    );
+    assert_eq!(
+        parse_err("steps:\n  - 3\n"),
+        "x.yaml:2: steps[0]: invalid type: integer `3`, expected a step: a mapping with one \
+         action and optional `expect`, `error`, `note`"
+    );
+    assert!(
+        parse_err("").starts_with("x.yaml"),
+        "an empty file is refused"
+    );
+}
+
+#[test]
 fn an_inline_inventory_error_points_into_the_toml() {
     let text = good_with(
         "seed: 1\n",

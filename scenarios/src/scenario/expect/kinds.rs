@@ -4,7 +4,10 @@ use serde::Deserialize;
 
 /// `pod:` the pod as the provider reports it.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a pod expectation: `{name, phase, ...}`"
+)]
 pub struct PodExpect {
     /// `namespace/name` (a bare name is in `default`).
     pub name: String,
@@ -24,7 +27,10 @@ pub struct PodExpect {
 
 /// One container's status.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a container expectation: `{name, state, ...}`"
+)]
 pub struct ContainerExpect {
     /// The container's name in the pod spec.
     pub name: String,
@@ -54,7 +60,7 @@ pub enum StateName {
 
 /// `pods:` how many pods the provider knows.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "`{count: N}`")]
 pub struct PodsExpect {
     /// The number of pods.
     pub count: usize,
@@ -62,7 +68,10 @@ pub struct PodsExpect {
 
 /// `node:` the node's capacity and allocatable resources.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "`{capacity: {...}, allocatable: {...}}`"
+)]
 pub struct NodeExpect {
     /// `status.capacity`.
     pub capacity: Option<NodeResources>,
@@ -72,7 +81,10 @@ pub struct NodeExpect {
 
 /// Node resources as Kubernetes quantities; compared by value (`4Gi` equals `4194304Ki`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "node resources: `{cpu, memory, pods}`"
+)]
 pub struct NodeResources {
     /// CPU, e.g. `2` or `1500m`.
     pub cpu: Option<String>,
@@ -85,7 +97,7 @@ pub struct NodeResources {
 /// `pool:` a resource pool's reservations and usage (vSphere's `reservationUsed`,
 /// `unreservedForVm` and `overallUsage`), CPU in MHz, memory in MB (MiB).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a pool expectation: `{path, ...}`")]
 pub struct PoolExpect {
     /// `CLUSTER[/POOL/...]`, e.g. `DC0_C0/vch-1`.
     pub path: String,
@@ -105,7 +117,10 @@ pub struct PoolExpect {
 
 /// `cluster:` a cluster (or standalone host's compute resource) as its root pool sees it.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a cluster expectation: `{name, ...}`"
+)]
 pub struct ClusterExpect {
     /// The cluster's name.
     pub name: String,
@@ -125,7 +140,7 @@ pub struct ClusterExpect {
 
 /// `host:` one host's state and what its powered-on VMs hold.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a host expectation: `{name, ...}`")]
 pub struct HostExpect {
     /// The host's name.
     pub name: String,
@@ -149,7 +164,10 @@ pub struct HostExpect {
 
 /// `datastore:` space on a datastore, in MB (MiB).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a datastore expectation: `{name, free_mb, used_mb}`"
+)]
 pub struct DatastoreExpect {
     /// The datastore's name.
     pub name: String,
@@ -161,7 +179,7 @@ pub struct DatastoreExpect {
 
 /// `vms:` how many VMs there are, optionally only those whose guestFullName matches.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "`{guest, count, powered_on}`")]
 pub struct VmsExpect {
     /// A guestFullName or glob (`Photon - Container *`); all VMs when absent.
     pub guest: Option<String>,
@@ -173,7 +191,10 @@ pub struct VmsExpect {
 
 /// `vm:` one VM, by name or by the pod it runs.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a VM expectation: `{name or pod, ...}`"
+)]
 pub struct VmExpect {
     /// The VM's name (a glob is allowed; it must match exactly one VM).
     pub name: Option<String>,
@@ -197,7 +218,7 @@ pub struct VmExpect {
 /// vCenter's event filters, a type matches its subtypes: `VmPoweredOnEvent` counts DRS
 /// power-ons too.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "`{type: EVENT_TYPE, count: N}`")]
 pub struct EventsExpect {
     /// The vSphere event type, e.g. `DrsVmMigratedEvent`.
     #[serde(rename = "type")]
@@ -208,7 +229,7 @@ pub struct EventsExpect {
 
 /// `container_events:` how many port layer container events of a kind the steps caused.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "`{event: NAME, count: N}`")]
 pub struct ContainerEventsExpect {
     /// `Created`, `Started`, `Stopped`, `Removed` or `Failed`.
     pub event: String,
@@ -218,7 +239,10 @@ pub struct ContainerEventsExpect {
 
 /// `portlayer:` what the port layer holds: leaks show up here.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "`{containers, ips, handles, volumes}`"
+)]
 pub struct PortLayerExpect {
     /// Committed containers.
     pub containers: Option<usize>,
@@ -232,7 +256,7 @@ pub struct PortLayerExpect {
 
 /// `accounting:` the world's reservations, usage and datastore space are what they were.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "`{same_as: setup or STEP}`")]
 pub struct AccountingExpect {
     /// `setup`, or the number of an earlier step (as after that step).
     pub same_as: String,

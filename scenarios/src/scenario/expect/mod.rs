@@ -109,7 +109,10 @@ pub enum Expectation {
 
 /// The step error a failing step is expected to give.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an expected error: `{reason, status, message}`"
+)]
 pub struct ErrorExpect {
     /// The reason: a pod reason (`OutOfmemory`, `ErrImagePull`, `ProviderFailed`), a vSphere
     /// fault (`InvalidState`) or a port layer error (`ConcurrentAccess`, `NotFound`).

@@ -180,6 +180,9 @@ pub fn parse(text: &str, file: &str, base: &Path) -> Result<Scenario, FileError>
         file,
         lines: &lines,
     };
+    if raw.steps.is_empty() {
+        return Err(cx.err("steps", "a scenario needs at least one step"));
+    }
     let (inventory, inventory_source) = inventory(&cx, raw.inventory.as_ref(), base)?;
     let doc = manifests_doc(text);
     let mut steps = Vec::with_capacity(raw.steps.len());

@@ -24,7 +24,7 @@ use crate::scenario::expect::{
 };
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a scenario: a mapping with `steps`")]
 pub(super) struct RawFile {
     #[serde(default)]
     pub(super) description: String,
@@ -45,7 +45,10 @@ pub(super) struct RawFile {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an inventory: `{file: PATH}` or `{toml: TEXT}`"
+)]
 pub(super) struct RawInventory {
     pub(super) file: Option<String>,
     pub(super) toml: Option<String>,
@@ -68,7 +71,7 @@ pub(super) enum UsageName {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "VCH settings (a mapping)")]
 pub(super) struct RawVch {
     pub(super) name: Option<String>,
     pub(super) compute: Option<String>,
@@ -85,7 +88,10 @@ pub(super) struct RawVch {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a VIC build: `{version, build, commit}`"
+)]
 pub(super) struct RawBuild {
     pub(super) version: String,
     pub(super) build: String,
@@ -93,7 +99,7 @@ pub(super) struct RawBuild {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "node settings (a mapping)")]
 pub(super) struct RawNode {
     pub(super) max_pods: Option<u32>,
     pub(super) cpu_rule: Option<CpuRuleName>,
@@ -109,7 +115,10 @@ pub(super) enum CpuRuleName {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a step: a mapping with one action and optional `expect`, `error`, `note`"
+)]
 pub(super) struct RawStep {
     pub(super) note: Option<String>,
     pub(super) apply: Option<Box<Pod>>,
@@ -135,11 +144,11 @@ pub(super) struct RawStep {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an empty mapping `{}`")]
 pub(super) struct Empty {}
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "`{pod: NAMESPACE/NAME, as: HANDLE}`")]
 pub(super) struct RawTakeHandle {
     pub(super) pod: String,
     #[serde(rename = "as")]
@@ -147,7 +156,10 @@ pub(super) struct RawTakeHandle {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "`{handle: HANDLE, to: RUNNING|STOPPED|CREATED}`"
+)]
 pub(super) struct RawChangeState {
     pub(super) handle: String,
     pub(super) to: StateName,
@@ -164,14 +176,17 @@ pub(super) enum StateName {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "`{handle: HANDLE, to: NAME}`")]
 pub(super) struct RawRename {
     pub(super) handle: String,
     pub(super) to: String,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an expectation: a mapping with one of pod, pods, node, pool, cluster, host, datastore, vms, vm, events, container_events, portlayer, accounting, rebuilt"
+)]
 pub(super) struct RawExpect {
     pub(super) pod: Option<PodExpect>,
     pub(super) pods: Option<PodsExpect>,
