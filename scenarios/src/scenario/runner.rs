@@ -17,11 +17,11 @@ use vcsim_lite::http::{Shared, Stack};
 use vcsim_lite::inprocess::InProcess;
 use vcsim_lite::persona::{Catalogue, CatalogueError, Persona, PersonaError};
 use vcsim_lite::portlayer::{PortLayer, PortLayerError};
-use vcsim_lite::vsphere::{VsphereError, WorldBuilder};
+use vcsim_lite::vsphere::{InvariantViolation, VsphereError, World, WorldBuilder};
 
 use super::FileError;
 use super::expect::{self, Accounting, Check, Expectation, StepError, check_outcome};
-use super::file::{Action, PodRef, Scenario, manifest_key};
+use super::file::{Action, PodRef, Scenario, Step, manifest_key};
 use super::report::{RunReport, StepReport, trace_line};
 
 /// How to run.
@@ -45,7 +45,7 @@ pub(crate) struct Ctx<'a> {
     pub rebuilt: Option<usize>,
 }
 
-/// The stack and provider a scenario runs against.
+/// The stack and provider a scenario runs against, and what the run has seen so far.
 struct Run {
     shared: Shared,
     client: InProcess,
@@ -54,19 +54,42 @@ struct Run {
     manifests: BTreeMap<String, Pod>,
     /// Port layer handles by the names steps gave them.
     handles: BTreeMap<String, String>,
+    /// Pods the last provider restart found.
     rebuilt: Option<usize>,
+    /// World events before the first step.
+    setup_events: usize,
+    /// Port layer container events before the first step.
+    setup_container_events: usize,
+    /// World events already in the trace.
+    traced: usize,
+    /// Accounting after setup (0) and after each step so far.
+    snapshots: Vec<Accounting>,
 }
 
 /// Runs `sc`. Setup problems the file's checks could not see without a world (a host or
 /// datastore the inventory lacks, a VCH that cannot be created) are a [`FileError`] and no step
 /// runs; everything after that is in the report.
 pub fn run(sc: &Scenario, opts: RunOptions) -> Result<RunReport, FileError> {
-    let builder = WorldBuilder::new()
+    let (mut run, mut report) = setup(sc, opts)?;
+    for (i, step) in sc.steps.iter().enumerate() {
+        let (done, broken) = run.step(sc, i + 1, step, opts, &mut report.trace);
+        report.steps.push(done);
+        if let Some(v) = broken {
+            report.aborted = Some(format!("world invariants broken after step {}: {v}", i + 1));
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Builds the world, checks the file's names against it, creates the VCH, puts the fault rules
+/// in force and starts the provider.
+fn setup(sc: &Scenario, opts: RunOptions) -> Result<(Run, RunReport), FileError> {
+    let mut world = WorldBuilder::new()
         .seed(sc.seed)
         .inventory(sc.inventory.clone())
         .latency(sc.latency.clone())
-        .usage_model(sc.usage);
-    let mut world = builder
+        .usage_model(sc.usage)
         .build()
         .map_err(|e| sc.error_at("inventory", e.to_string()))?;
     check_names(sc, &world)?;
@@ -75,17 +98,23 @@ pub fn run(sc: &Scenario, opts: RunOptions) -> Result<RunReport, FileError> {
     for rule in &sc.faults {
         world.add_fault_rule(rule.clone());
     }
-    let mut trace = Vec::new();
-    if opts.trace {
-        for e in world.events().events() {
-            trace.push(trace_line(&sc.file, 0, e));
-        }
-    }
-    let setup_events = world.events().len();
-    let mut traced = setup_events;
-    let setup_container_events = portlayer.events().len();
-    let mut snapshots = vec![Accounting::of(&world)];
-    let setup = setup_summary(sc, &world, &portlayer);
+    let trace = if opts.trace {
+        let events = world.events().events();
+        events.iter().map(|e| trace_line(&sc.file, 0, e)).collect()
+    } else {
+        Vec::new()
+    };
+    let report = RunReport {
+        file: sc.file.clone(),
+        description: sc.description.clone(),
+        seed: sc.seed,
+        setup: setup_summary(sc, &world, &portlayer),
+        steps: Vec::with_capacity(sc.steps.len()),
+        aborted: None,
+        trace,
+    };
+    let (setup_events, setup_container_events) = (world.events().len(), portlayer.events().len());
+    let snapshots = vec![Accounting::of(&world)];
     let shared = Shared::new(
         Stack {
             world,
@@ -95,76 +124,23 @@ pub fn run(sc: &Scenario, opts: RunOptions) -> Result<RunReport, FileError> {
         0,
     );
     let client = InProcess::new(shared.clone());
-    let mut run = Run {
+    let run = Run {
         provider: VicProvider::new(client.clone(), sc.node.clone()),
         shared,
         client,
         manifests: BTreeMap::new(),
         handles: BTreeMap::new(),
         rebuilt: None,
+        setup_events,
+        setup_container_events,
+        traced: setup_events,
+        snapshots,
     };
-    let mut report = RunReport {
-        file: sc.file.clone(),
-        description: sc.description.clone(),
-        seed: sc.seed,
-        setup,
-        steps: Vec::with_capacity(sc.steps.len()),
-        aborted: None,
-        trace,
-    };
-    for (i, step) in sc.steps.iter().enumerate() {
-        let outcome = run.act(sc, &step.action);
-        let mut checks = check_outcome(&outcome, step.error.as_ref());
-        let broken = {
-            let st = run.shared.lock();
-            snapshots.push(Accounting::of(&st.world));
-            if opts.trace {
-                for e in &st.world.events().events()[traced..] {
-                    report.trace.push(trace_line(&sc.file, i + 1, e));
-                }
-                traced = st.world.events().len();
-            }
-            st.world.check_invariants().err()
-        };
-        if let Some(v) = &broken {
-            checks.push(Check {
-                subject: "world invariants".into(),
-                expected: "hold".into(),
-                actual: v.to_string(),
-                ok: false,
-            });
-        }
-        if broken.is_none() {
-            let ctx = Ctx {
-                shared: &run.shared,
-                provider: &run.provider,
-                setup_events,
-                setup_container_events,
-                snapshots: &snapshots,
-                rebuilt: run.rebuilt,
-            };
-            for e in &step.expect {
-                checks.extend(expect::check(&e.what, &ctx));
-            }
-        }
-        report.steps.push(StepReport {
-            number: i + 1,
-            line: step.line,
-            title: step.action.to_string(),
-            note: step.note.clone(),
-            outcome,
-            checks,
-        });
-        if let Some(v) = broken {
-            report.aborted = Some(format!("world invariants broken after step {}: {v}", i + 1));
-            break;
-        }
-    }
-    Ok(report)
+    Ok((run, report))
 }
 
 /// Names in steps and expectations that the inventory must have.
-fn check_names(sc: &Scenario, w: &vcsim_lite::vsphere::World) -> Result<(), FileError> {
+fn check_names(sc: &Scenario, w: &World) -> Result<(), FileError> {
     let host = |path: String, name: &str| match w.host_by_name(name) {
         Some(_) => Ok(()),
         None => Err(sc.error_at(&path, format!("the inventory has no host `{name}`"))),
@@ -209,7 +185,7 @@ fn check_names(sc: &Scenario, w: &vcsim_lite::vsphere::World) -> Result<(), File
     Ok(())
 }
 
-fn setup_summary(sc: &Scenario, w: &vcsim_lite::vsphere::World, pl: &PortLayer) -> String {
+fn setup_summary(sc: &Scenario, w: &World, pl: &PortLayer) -> String {
     let v = &pl.vch().config;
     let limit =
         |l: Option<u64>, unit: &str| l.map_or("unlimited".to_string(), |l| format!("{l} {unit}"));
@@ -297,6 +273,60 @@ fn not_found(what: String) -> StepError {
 }
 
 impl Run {
+    /// Runs step `number`: its action, then the invariants (returned when broken: the run
+    /// cannot go on), the outcome against `error:`, and the expectations.
+    fn step(
+        &mut self,
+        sc: &Scenario,
+        number: usize,
+        step: &Step,
+        opts: RunOptions,
+        trace: &mut Vec<String>,
+    ) -> (StepReport, Option<InvariantViolation>) {
+        let outcome = self.act(sc, &step.action);
+        let mut checks = check_outcome(&outcome, step.error.as_ref());
+        let broken = {
+            let st = self.shared.lock();
+            self.snapshots.push(Accounting::of(&st.world));
+            if opts.trace {
+                let new = &st.world.events().events()[self.traced..];
+                trace.extend(new.iter().map(|e| trace_line(&sc.file, number, e)));
+                self.traced = st.world.events().len();
+            }
+            st.world.check_invariants().err()
+        };
+        match &broken {
+            Some(v) => checks.push(Check {
+                subject: "world invariants".into(),
+                expected: "hold".into(),
+                actual: v.to_string(),
+                ok: false,
+            }),
+            None => {
+                let ctx = Ctx {
+                    shared: &self.shared,
+                    provider: &self.provider,
+                    setup_events: self.setup_events,
+                    setup_container_events: self.setup_container_events,
+                    snapshots: &self.snapshots,
+                    rebuilt: self.rebuilt,
+                };
+                for e in &step.expect {
+                    checks.extend(expect::check(&e.what, &ctx));
+                }
+            }
+        }
+        let done = StepReport {
+            number,
+            line: step.line,
+            title: step.action.to_string(),
+            note: step.note.clone(),
+            outcome,
+            checks,
+        };
+        (done, broken)
+    }
+
     /// Does one action; `Ok` carries a short description of what happened.
     fn act(&mut self, sc: &Scenario, action: &Action) -> Result<String, StepError> {
         match action {
