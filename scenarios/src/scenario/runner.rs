@@ -185,16 +185,16 @@ fn check_names(sc: &Scenario, w: &World) -> Result<(), FileError> {
     Ok(())
 }
 
+/// What setup built, in one line of the report.
 fn setup_summary(sc: &Scenario, w: &World, pl: &PortLayer) -> String {
     let v = &pl.vch().config;
     let limit =
         |l: Option<u64>, unit: &str| l.map_or("unlimited".to_string(), |l| format!("{l} {unit}"));
     format!(
-        "{} inventory ({} hosts, {} datastores); VCH {} in {} on {} (CPU {}, memory {}, \
-         containers {}); {} fault rules",
+        "{} inventory ({}, {}); VCH {} in {} on {} (CPU {}, memory {}, containers {}); {}",
         sc.inventory_source,
-        w.hosts().len(),
-        w.datastores().len(),
+        count(w.hosts().len(), "host"),
+        count(w.datastores().len(), "datastore"),
         v.name,
         v.compute,
         v.image_datastore,
@@ -202,8 +202,17 @@ fn setup_summary(sc: &Scenario, w: &World, pl: &PortLayer) -> String {
         limit(v.memory_limit_mb, "MB"),
         v.container_limit
             .map_or("unlimited".to_string(), |n| n.to_string()),
-        sc.faults.len(),
+        count(sc.faults.len(), "fault rule"),
     )
+}
+
+/// `1 host`, `3 hosts`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn provider_error(e: &ProviderError) -> StepError {

@@ -420,7 +420,8 @@ fn check_vm(v: &VmExpect, ctx: &Ctx<'_>, out: &mut Vec<Check>) {
     // The pod's container id comes from the provider, so look it up before locking the stack.
     let container = v.pod.as_ref().map(|p| {
         let (ns, name) = split_pod(p);
-        ctx.provider.cache().get(ns, name).map(|c| c.container_id)
+        let id = ctx.provider.cache().get(ns, name).map(|c| c.container_id);
+        (format!("{ns}/{name}"), id)
     });
     let st = ctx.shared.lock();
     let w = &st.world;
@@ -441,14 +442,11 @@ fn check_vm(v: &VmExpect, ctx: &Ctx<'_>, out: &mut Vec<Check>) {
             }
             (format!("vm {pattern}"), found.first().copied())
         }
-        (None, Some(container)) => {
+        (None, Some((pod, container))) => {
             let vm = container
                 .and_then(|id| st.portlayer.containers().get(&id).map(|c| c.vm))
                 .and_then(|id| w.vm(id).ok());
-            (
-                format!("vm of pod {}", v.pod.clone().unwrap_or_default()),
-                vm,
-            )
+            (format!("vm of pod {pod}"), vm)
         }
         (None, None) => return,
     };
