@@ -15,105 +15,11 @@ pub(super) fn step(
     cx: &Cx<'_>,
     path: &str,
     index: usize,
-    s: RawStep,
+    mut s: RawStep,
     raw_manifest: Option<&Option<serde_json::Value>>,
     handles: &mut Vec<String>,
 ) -> Result<Step, FileError> {
-    let mut actions: Vec<(&str, Action)> = Vec::new();
-    let known_handle = |key: &str, h: &str, handles: &[String]| {
-        if handles.iter().any(|k| k == h) {
-            Ok(h.to_string())
-        } else {
-            Err(cx.err(
-                &format!("{path}.{key}"),
-                format!(
-                    "handle `{h}` is not taken by an earlier step (`take_handle: {{as: {h}}}`)"
-                ),
-            ))
-        }
-    };
-    if let Some(pod) = s.apply {
-        let p = format!("{path}.apply");
-        check_manifest(cx, &p, &pod, raw_manifest.and_then(|m| m.as_ref()))?;
-        actions.push(("apply", Action::Apply(pod)));
-    }
-    if let Some(d) = s.delete {
-        let r = pod_ref(&d).map_err(|m| cx.err(&format!("{path}.delete"), m))?;
-        actions.push(("delete", Action::Delete(r)));
-    }
-    if let Some(d) = s.advance {
-        actions.push(("advance", Action::Advance(d.0)));
-    }
-    if let Some(r) = s.add_fault {
-        actions.push(("add_fault", Action::AddFault(r.0)));
-    }
-    if let Some(r) = s.remove_fault {
-        actions.push(("remove_fault", Action::RemoveFault(r.0)));
-    }
-    let hosts = [
-        (
-            "enter_maintenance",
-            s.enter_maintenance,
-            Action::EnterMaintenance as fn(String) -> Action,
-        ),
-        (
-            "exit_maintenance",
-            s.exit_maintenance,
-            Action::ExitMaintenance,
-        ),
-        ("disconnect_host", s.disconnect_host, Action::DisconnectHost),
-        ("reconnect_host", s.reconnect_host, Action::ReconnectHost),
-    ];
-    for (key, host, make) in hosts {
-        if let Some(h) = host {
-            actions.push((key, make(h)));
-        }
-    }
-    if s.restart_provider.is_some() {
-        actions.push(("restart_provider", Action::RestartProvider));
-    }
-    if let Some(l) = s.container_limit {
-        actions.push(("container_limit", Action::ContainerLimit(l.0)));
-    }
-    if let Some(r) = s.pull {
-        if r.is_empty() {
-            return Err(cx.err(
-                &format!("{path}.pull"),
-                "name an image, e.g. `busybox:1.36`",
-            ));
-        }
-        actions.push(("pull", Action::Pull(r)));
-    }
-    if let Some(t) = s.take_handle {
-        let pod = pod_ref(&t.pod).map_err(|m| cx.err(&format!("{path}.take_handle.pod"), m))?;
-        if t.name.is_empty() {
-            return Err(cx.err(&format!("{path}.take_handle.as"), "name the handle"));
-        }
-        handles.push(t.name.clone());
-        actions.push(("take_handle", Action::TakeHandle { pod, name: t.name }));
-    }
-    if let Some(c) = s.change_state {
-        let handle = known_handle("change_state.handle", &c.handle, handles)?;
-        let state = match c.to {
-            StateName::Running => "RUNNING",
-            StateName::Stopped => "STOPPED",
-            StateName::Created => "CREATED",
-        };
-        actions.push(("change_state", Action::ChangeState { handle, state }));
-    }
-    if let Some(h) = s.bind {
-        actions.push(("bind", Action::Bind(known_handle("bind", &h, handles)?)));
-    }
-    if let Some(r) = s.rename {
-        let handle = known_handle("rename.handle", &r.handle, handles)?;
-        actions.push(("rename", Action::Rename { handle, to: r.to }));
-    }
-    if let Some(h) = s.commit {
-        actions.push((
-            "commit",
-            Action::Commit(known_handle("commit", &h, handles)?),
-        ));
-    }
+    let mut actions = actions(cx, path, &mut s, raw_manifest, handles)?;
     let action = match actions.len() {
         0 if s.expect.is_empty() => {
             return Err(cx.err(
@@ -162,6 +68,120 @@ pub(super) fn step(
         error: s.error,
         expect,
     })
+}
+
+/// The actions a step names, each checked, with the key it was given under.
+fn actions(
+    cx: &Cx<'_>,
+    path: &str,
+    s: &mut RawStep,
+    raw_manifest: Option<&Option<serde_json::Value>>,
+    handles: &mut Vec<String>,
+) -> Result<Vec<(&'static str, Action)>, FileError> {
+    let mut actions: Vec<(&'static str, Action)> = Vec::new();
+    let known_handle = |key: &str, h: &str, handles: &[String]| {
+        if handles.iter().any(|k| k == h) {
+            Ok(h.to_string())
+        } else {
+            Err(cx.err(
+                &format!("{path}.{key}"),
+                format!(
+                    "handle `{h}` is not taken by an earlier step (`take_handle: {{as: {h}}}`)"
+                ),
+            ))
+        }
+    };
+    if let Some(pod) = s.apply.take() {
+        let p = format!("{path}.apply");
+        check_manifest(cx, &p, &pod, raw_manifest.and_then(|m| m.as_ref()))?;
+        actions.push(("apply", Action::Apply(pod)));
+    }
+    if let Some(d) = s.delete.take() {
+        let r = pod_ref(&d).map_err(|m| cx.err(&format!("{path}.delete"), m))?;
+        actions.push(("delete", Action::Delete(r)));
+    }
+    if let Some(d) = s.advance.take() {
+        actions.push(("advance", Action::Advance(d.0)));
+    }
+    if let Some(r) = s.add_fault.take() {
+        actions.push(("add_fault", Action::AddFault(r.0)));
+    }
+    if let Some(r) = s.remove_fault.take() {
+        actions.push(("remove_fault", Action::RemoveFault(r.0)));
+    }
+    let hosts = [
+        (
+            "enter_maintenance",
+            s.enter_maintenance.take(),
+            Action::EnterMaintenance as fn(String) -> Action,
+        ),
+        (
+            "exit_maintenance",
+            s.exit_maintenance.take(),
+            Action::ExitMaintenance,
+        ),
+        (
+            "disconnect_host",
+            s.disconnect_host.take(),
+            Action::DisconnectHost,
+        ),
+        (
+            "reconnect_host",
+            s.reconnect_host.take(),
+            Action::ReconnectHost,
+        ),
+    ];
+    for (key, host, make) in hosts {
+        if let Some(h) = host {
+            actions.push((key, make(h)));
+        }
+    }
+    if s.restart_provider.take().is_some() {
+        actions.push(("restart_provider", Action::RestartProvider));
+    }
+    if let Some(l) = s.container_limit.take() {
+        actions.push(("container_limit", Action::ContainerLimit(l.0)));
+    }
+    if let Some(r) = s.pull.take() {
+        if r.is_empty() {
+            return Err(cx.err(
+                &format!("{path}.pull"),
+                "name an image, e.g. `busybox:1.36`",
+            ));
+        }
+        actions.push(("pull", Action::Pull(r)));
+    }
+    if let Some(t) = s.take_handle.take() {
+        let pod = pod_ref(&t.pod).map_err(|m| cx.err(&format!("{path}.take_handle.pod"), m))?;
+        if t.name.is_empty() {
+            return Err(cx.err(&format!("{path}.take_handle.as"), "name the handle"));
+        }
+        handles.push(t.name.clone());
+        actions.push(("take_handle", Action::TakeHandle { pod, name: t.name }));
+    }
+    if let Some(c) = s.change_state.take() {
+        let handle = known_handle("change_state.handle", &c.handle, handles)?;
+        let state = match c.to {
+            StateName::Running => "RUNNING",
+            StateName::Stopped => "STOPPED",
+            StateName::Created => "CREATED",
+        };
+        actions.push(("change_state", Action::ChangeState { handle, state }));
+    }
+    if let Some(h) = s.bind.take() {
+        actions.push(("bind", Action::Bind(known_handle("bind", &h, handles)?)));
+    }
+    if let Some(r) = s.rename.take() {
+        let handle = known_handle("rename.handle", &r.handle, handles)?;
+        actions.push(("rename", Action::Rename { handle, to: r.to }));
+    }
+    if let Some(h) = s.commit.take() {
+        actions.push((
+            "commit",
+            Action::Commit(known_handle("commit", &h, handles)?),
+        ));
+    }
+    Ok(actions)
 }
 
 fn expectation(
