@@ -1,6 +1,11 @@
 //! Scenario files, proptest regressions and whole-stack property tests for vcsim-lite.
 //!
-//! The tests live in `tests/`; this library holds what they share.
+//! - [`scenario`]: scenario files (YAML) and their runner, used by `vcsim-lite scenario run`
+//!   and `tests/scenario_files.rs`.
+//!
+//! The property tests live in `tests/`; this library holds what they share.
+
+pub mod scenario;
 
 use proptest::test_runner::{Config, RngSeed};
 

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use crate::sim::event::{EntityRef, Event};
 use crate::vsphere::{
     Allocation, ComputeResource, Host, Pool, PoolId, PoolResource, Resource, Vm, World,
 };
@@ -333,4 +334,62 @@ pub fn world_json(w: &World) -> Value {
         "tasks": w.tasks().count(),
         "inventory": state_json(w),
     })
+}
+
+/// One event as a JSON object: the fields of its line in [`EventLog::render`] (key, chainId,
+/// createdTime, type, the `role: {moref, name}` references present) and its message. One object
+/// per line makes an event trace (`vcsim-lite scenario run --trace`).
+///
+/// [`EventLog::render`]: crate::sim::event::EventLog::render
+pub fn event_json(e: &Event) -> Value {
+    let entity = |r: &EntityRef| json!({"moref": r.moref.to_string(), "name": &*r.name});
+    let mut v = json!({
+        "key": e.key,
+        "chainId": e.chain_id,
+        "createdTime": e.created.to_string(),
+        "type": e.kind.as_str(),
+    });
+    let refs = [
+        ("datacenter", &e.datacenter),
+        ("computeResource", &e.compute_resource),
+        ("host", &e.host),
+        ("vm", &e.vm),
+        ("other", &e.other),
+    ];
+    for (role, r) in refs {
+        if let Some(r) = r {
+            v[role] = entity(r);
+        }
+    }
+    v["message"] = Value::String(e.message());
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vsphere::{LatencyProfile, VmSpec, WorldBuilder};
+
+    #[test]
+    fn an_event_becomes_one_json_object_with_its_references_and_message() {
+        let mut w = WorldBuilder::new()
+            .latency(LatencyProfile::zero())
+            .build()
+            .expect("world");
+        let pool = w.pool_by_path("DC0_C0").expect("cluster");
+        let ds = w.datastore_by_name("sharedDS").expect("datastore");
+        let vm = w.create_vm(VmSpec::new("web-0", pool, ds)).expect("vm");
+        w.power_on_vm(vm).expect("power on");
+        let last = w.events().events().last().expect("an event");
+        let v = event_json(last);
+        assert_eq!(v["type"], "DrsVmPoweredOnEvent");
+        assert_eq!(v["key"], w.events().len() as u64);
+        assert_eq!(v["vm"]["moref"], vm.to_string());
+        assert_eq!(v["vm"]["name"], "web-0");
+        assert_eq!(v["host"]["name"], "DC0_C0_H0");
+        assert_eq!(v["message"], "DRS powered on web-0 on DC0_C0_H0");
+        assert_eq!(v["createdTime"], last.created.to_string());
+        assert!(v.get("other").is_none());
+        assert_eq!(serde_json::to_string(&v).expect("json").lines().count(), 1);
+    }
 }

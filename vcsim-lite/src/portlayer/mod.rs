@@ -100,6 +100,12 @@ impl PortLayer {
         &self.vch
     }
 
+    /// Changes the VCH's container-count limit (`vic-machine configure --containers`); `None`
+    /// is unlimited. Containers beyond a lowered limit keep running; only creates are refused.
+    pub fn set_container_limit(&mut self, limit: Option<u32>) {
+        self.vch.config.container_limit = limit;
+    }
+
     /// `GET /vch/info`.
     pub fn vch_info(&self, w: &World) -> Result<VchInfo> {
         vch::vch_info(w, &self.vch)

@@ -78,6 +78,36 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every event type, in declaration order: what a name is looked up in.
+    pub const ALL: [EventKind; 18] = {
+        use EventKind::*;
+        [
+            VmCreatedEvent,
+            VmStartingEvent,
+            VmPoweredOnEvent,
+            DrsVmPoweredOnEvent,
+            VmStoppingEvent,
+            VmPoweredOffEvent,
+            VmReconfiguredEvent,
+            VmRemovedEvent,
+            VmMigratedEvent,
+            DrsVmMigratedEvent,
+            ResourcePoolCreatedEvent,
+            ResourcePoolReconfiguredEvent,
+            ResourcePoolDestroyedEvent,
+            EnteringMaintenanceModeEvent,
+            EnteredMaintenanceModeEvent,
+            ExitMaintenanceModeEvent,
+            HostDisconnectedEvent,
+            HostConnectedEvent,
+        ]
+    };
+
+    /// The event type named `name` (vSphere's type name, e.g. `DrsVmMigratedEvent`).
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// True if this type is `other` or derives from it in the vSphere API, so a query for
     /// `VmMigratedEvent` also finds DRS migrations, as vCenter's event filters do.
     pub fn is_a(self, other: EventKind) -> bool {
@@ -275,6 +305,15 @@ mod tests {
         assert!(VmPoweredOnEvent.is_a(VmPoweredOnEvent));
         assert!(!VmPoweredOnEvent.is_a(DrsVmPoweredOnEvent));
         assert!(!VmCreatedEvent.is_a(VmRemovedEvent));
+    }
+
+    #[test]
+    fn every_event_type_is_found_by_its_name_once() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::from_name(k.as_str()), Some(k));
+            assert_eq!(EventKind::ALL.iter().filter(|o| **o == k).count(), 1);
+        }
+        assert_eq!(EventKind::from_name("VmPoweredOn"), None);
     }
 
     #[test]

@@ -336,6 +336,24 @@ impl FaultPlan {
         self.compiled.iter().map(|c| c.matched).collect()
     }
 
+    /// Appends `rule` (tried after the others) with fresh counters; the other rules keep
+    /// theirs, so adding a rule mid-run does not restart their SKIP and MAX counts.
+    pub fn push(&mut self, rule: FaultRule) {
+        self.compiled.push(Compiled::new(&rule));
+        self.rules.push(rule);
+    }
+
+    /// Removes the first rule equal to `rule`; false when there is none. The others keep
+    /// their counters.
+    pub fn remove(&mut self, rule: &FaultRule) -> bool {
+        let Some(i) = self.rules.iter().position(|r| r == rule) else {
+            return false;
+        };
+        self.rules.remove(i);
+        self.compiled.remove(i);
+        true
+    }
+
     /// Starts SKIP and MAX over, e.g. when a scenario is replayed on the same plan.
     pub fn reset_counters(&mut self) {
         for c in &mut self.compiled {
@@ -412,6 +430,27 @@ mod tests {
         assert_eq!(create, "CreateVM_Task vm db? 2 1000000 0 ConcurrentAccess");
         assert_eq!(fields("*:*/*=0.01%Timeout"), "* * * 0 100 0 Timeout");
         assert_eq!(rule("*:*/*=Timeout").kind, None);
+    }
+
+    #[test]
+    fn a_pushed_rule_fires_and_a_removed_one_stops_while_others_keep_their_counts() {
+        let mut p = plan(&["PowerOnVM_Task:vm/*=1>Timeout"]);
+        assert_eq!(
+            run(&mut p, 1, 1, PowerOnVm),
+            [None],
+            "the first call is skipped"
+        );
+        p.push(rule("PowerOffVM_Task:vm/db?=SystemError"));
+        assert_eq!(run(&mut p, 1, 1, PowerOffVm), [Some(SystemError)]);
+        assert_eq!(
+            run(&mut p, 1, 1, PowerOnVm),
+            [Some(Timeout)],
+            "skip count kept"
+        );
+        assert!(p.remove(&rule("PowerOffVM_Task:vm/db?=SystemError")));
+        assert!(!p.remove(&rule("PowerOffVM_Task:vm/db?=SystemError")));
+        assert_eq!(run(&mut p, 1, 1, PowerOffVm), [None]);
+        assert_eq!((p.matched(), p.fired()), (vec![2], vec![1]));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::model::*;
 use super::profile::{LatencyProfile, UsageModel};
 use super::task::{Task, TaskLog, TaskOutcome};
 use crate::sim::event::{EntityRef, Event, EventKind, EventLog, Moref};
-use crate::sim::fault::FaultPlan;
+use crate::sim::fault::{FaultPlan, FaultRule};
 use crate::sim::{Clock, ObjectKind, Operation, SimRng, SimTime};
 
 /// The simulated vCenter.
@@ -134,6 +134,16 @@ impl World {
     /// Removes every fault rule, e.g. to tear a world down without injected failures.
     pub fn clear_fault_rules(&mut self) {
         self.faults = FaultPlan::new(Vec::new());
+    }
+
+    /// Adds a fault rule for the operations from now on (a scenario's "fault appears" step).
+    pub fn add_fault_rule(&mut self, rule: FaultRule) {
+        self.faults.push(rule);
+    }
+
+    /// Removes the first fault rule equal to `rule`; false when none is in force.
+    pub fn remove_fault_rule(&mut self, rule: &FaultRule) -> bool {
+        self.faults.remove(rule)
     }
 
     /// The usage model (VM overhead, CPU demand).

@@ -253,6 +253,31 @@ fn container_limit_and_storage_quota_are_enforced() {
 }
 
 #[test]
+fn a_changed_container_limit_applies_to_the_next_create_only() {
+    let mut w = WorldBuilder::new()
+        .latency(LatencyProfile::zero())
+        .build()
+        .unwrap();
+    let mut pl = PortLayer::create(&mut w, VchConfig::new("grow")).unwrap();
+    let mut persona = Persona::new(Catalogue::builtin());
+    docker_create(&mut w, &mut pl, &mut persona, "one");
+    docker_create(&mut w, &mut pl, &mut persona, "two");
+    pl.set_container_limit(Some(1));
+    assert_eq!(pl.vch().config.container_limit, Some(1));
+    let err = pl
+        .create_container(&mut w, CreateConfig::default())
+        .unwrap_err();
+    assert_eq!(err.status(), 403, "{err}");
+    assert_eq!(pl.containers().len(), 2, "the two above the limit stay");
+    pl.set_container_limit(Some(3));
+    docker_create(&mut w, &mut pl, &mut persona, "three");
+    pl.set_container_limit(None);
+    docker_create(&mut w, &mut pl, &mut persona, "four");
+    assert_eq!(pl.containers().len(), 4);
+    w.check_invariants().unwrap();
+}
+
+#[test]
 fn vch_info_walks_to_the_parent_when_unlimited() {
     let (w, pl, _) = setup();
     let info = pl.vch_info(&w).unwrap();

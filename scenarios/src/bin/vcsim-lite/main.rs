@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod inventory;
+mod scenario;
 mod serve;
 
 /// An in-process fake vSphere with real admission control.
@@ -22,6 +23,8 @@ enum Command {
     Serve(Box<serve::ServeArgs>),
     /// Build the world and print it as a tree with capacity, reservations and usage.
     Inventory(inventory::InventoryArgs),
+    /// Scenario files: `scenario run FILE...` runs them and prints a step-by-step report.
+    Scenario(scenario::ScenarioArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inventory(args) => inventory::run(args),
         Command::Serve(args) => serve::run(*args),
+        Command::Scenario(args) => scenario::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
