@@ -4,6 +4,10 @@
 use divan::Bencher;
 use vcsim_lite::vsphere::{LatencyProfile, VmSpec, World, WorldBuilder};
 
+/// The allocator of the `vcsim-lite` binary (see BENCHMARKS.md for glibc's figures).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: a long fuzz or serve run keeps a growing event log
+/// among short-lived objects, and glibc's free lists then cost more than the simulation
+/// (BENCHMARKS.md has both figures).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod inventory;
 mod scenario;
 mod serve;
