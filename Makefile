@@ -25,10 +25,13 @@ clippy:
 unit:
 	$(CARGO) test --workspace
 
-## bench: world lifecycle throughput (divan), 10,000-VM build, Port Layer API over loopback (wrk + http_load)
+## bench: world, port layer and pod lifecycles (divan), 10,000-VM build, 100,000 pod lifecycles and
+## 100,000 resident pods, Port Layer API over loopback (wrk + http_load)
 bench:
 	$(CARGO) bench -p vcsim-lite --bench world
 	$(CARGO) run --release -q -p vcsim-lite --example build_large -- 10000
+	$(CARGO) run --release -q -p vcsim-lite --example provider_load -- cycle 100000
+	$(CARGO) run --release -q -p vcsim-lite --example provider_load -- resident 100000
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	bash vcsim-lite/benches/http_bench.sh
 
