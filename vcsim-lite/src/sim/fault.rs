@@ -316,6 +316,12 @@ impl FaultPlan {
         Ok(FaultPlan::new(rules.collect::<Result<_, _>>()?))
     }
 
+    /// Adds a rule after the others, keeping their counters (a rule switched on mid-run).
+    pub fn push(&mut self, rule: FaultRule) {
+        self.compiled.push(Compiled::new(&rule));
+        self.rules.push(rule);
+    }
+
     /// True when no fault can ever be injected, so callers may skip the check entirely.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -547,5 +553,20 @@ mod tests {
         let mut p = plan(&["*:vm/*=NoDiskSpace", "*:vm/*=Timeout"]);
         assert_eq!(run(&mut p, 1, 5, PowerOnVm), [Some(FaultKind::NoDiskSpace)]);
         assert_eq!((p.fired(), p.matched()), (vec![1, 0], vec![1, 0]));
+    }
+
+    #[test]
+    fn a_rule_pushed_mid_run_fires_and_earlier_counters_stay() {
+        let mut p = plan(&["PowerOnVM_Task:vm/*=1>NoDiskSpace"]);
+        assert_eq!(run(&mut p, 1, 5, PowerOffVm), [None]);
+        assert_eq!(
+            run(&mut p, 1, 5, PowerOnVm),
+            [None],
+            "the first match is skipped"
+        );
+        p.push(rule("PowerOffVM_Task:vm/*=Timeout"));
+        assert_eq!(run(&mut p, 1, 5, PowerOffVm), [Some(Timeout)]);
+        assert_eq!(run(&mut p, 1, 5, PowerOnVm), [Some(FaultKind::NoDiskSpace)]);
+        assert_eq!((p.fired(), p.matched()), (vec![1, 1], vec![2, 1]));
     }
 }

@@ -14,7 +14,7 @@ use super::model::*;
 use super::profile::{LatencyProfile, UsageModel};
 use super::task::{Task, TaskLog, TaskOutcome};
 use crate::sim::event::{EntityRef, Event, EventKind, EventLog, Moref};
-use crate::sim::fault::FaultPlan;
+use crate::sim::fault::{FaultPlan, FaultRule};
 use crate::sim::{Clock, ObjectKind, Operation, SimRng, SimTime};
 
 /// The simulated vCenter.
@@ -129,6 +129,12 @@ impl World {
     /// the layers above (container ids, handles).
     pub fn random_hex(&mut self, n_bytes: usize) -> String {
         self.rng.hex(n_bytes)
+    }
+
+    /// Adds a fault rule after those in force (their counters are kept), so a test or a
+    /// scenario can switch a fault on mid-run; [`World::clear_fault_rules`] switches all off.
+    pub fn add_fault_rule(&mut self, rule: FaultRule) {
+        self.faults.push(rule);
     }
 
     /// Removes every fault rule, e.g. to tear a world down without injected failures.
