@@ -1,6 +1,11 @@
 //! Scenario files, proptest regressions and whole-stack property tests for vcsim-lite.
 //!
 //! The tests live in `tests/`; this library holds what they share.
+//!
+//! - [`machine`]: the whole-stack state machine (reference model, stack, checks), shared by
+//!   `tests/stack_machine.rs` and `vcsim-lite fuzz`.
+
+pub mod machine;
 
 use proptest::test_runner::{Config, RngSeed};
 
