@@ -15,7 +15,7 @@ use vcsim_lite::vsphere::{PoolId, PowerState, World};
 use super::images::facts;
 use super::model::{Expect, Model, Phase, PodState};
 use super::pod::PodKey;
-use super::sut::{Outcome, Sut};
+use super::sut::{NODE_IP, Outcome, Sut};
 
 /// A failed check's message.
 pub type Check = Result<(), String>;
@@ -67,31 +67,31 @@ pub fn state(sut: &Sut, model: &Model) -> Check {
 }
 
 fn pods(sut: &Sut, model: &Model) -> Check {
+    let pods = sut.provider.get_pods();
     // As sets: the provider orders by `namespace/name` text, where `team-a/` sorts before
     // `team/`.
-    let listed: BTreeSet<(String, String)> = sut
-        .provider
-        .get_pods()
-        .iter()
-        .map(|p| {
-            (
-                p.metadata.namespace.clone().unwrap_or_default(),
-                p.metadata.name.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let key = |p: &Pod| {
+        (
+            p.metadata.namespace.clone().unwrap_or_default(),
+            p.metadata.name.clone().unwrap_or_default(),
+        )
+    };
+    let listed: BTreeSet<(String, String)> = pods.iter().map(key).collect();
     let want: BTreeSet<(String, String)> = model
         .pods
         .keys()
         .map(|(ns, n)| (ns.to_string(), n.to_string()))
         .collect();
-    eq("pods", listed, want)?;
-    for (key, p) in &model.pods {
-        let pod = sut
-            .provider
-            .get_pod(key.0, key.1)
-            .ok_or_else(|| format!("pod {}/{} is listed but cannot be read", key.0, key.1))?;
-        pod_status(*key, &pod, p)?;
+    eq("pods", &listed, &want)?;
+    for ((ns, name), p) in &model.pods {
+        let pod = pods
+            .iter()
+            .find(|p| {
+                p.metadata.namespace.as_deref() == Some(*ns)
+                    && p.metadata.name.as_deref() == Some(*name)
+            })
+            .ok_or_else(|| format!("pod {ns}/{name} is not listed"))?;
+        pod_status((ns, name), pod, p)?;
     }
     Ok(())
 }
@@ -104,6 +104,7 @@ fn pod_status(key: PodKey, pod: &Pod, want: &PodState) -> Check {
         status.phase.as_deref(),
         Some(want.phase.as_str()),
     )?;
+    eq(at("host IP"), status.host_ip.as_deref(), Some(NODE_IP))?;
     let reason = want.failed.then_some("ProviderFailed");
     eq(at("reason"), status.reason.as_deref(), reason)?;
     eq(

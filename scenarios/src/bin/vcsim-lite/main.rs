@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod fuzz;
 mod inventory;
 mod serve;
 
@@ -21,6 +22,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Build the world and print it as a tree with capacity, reservations and usage.
     Inventory(inventory::InventoryArgs),
+    /// Fuzz the whole stack with the state machine: random pod lifecycles and infrastructure
+    /// events checked against a reference model, failures shrunk and replayable by seed.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inventory(args) => inventory::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
