@@ -50,12 +50,30 @@ pub struct Amount {
 }
 
 /// One container's resources.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ContainerShape {
     /// CPU, if stated.
     pub cpu: Option<Amount>,
     /// Memory, if stated.
     pub memory: Option<Amount>,
+}
+
+/// Shown as the quantities the pod states (`{cpu: 500m, memory: limit 1Gi}`), so that a shrunk
+/// failure reads like a pod spec.
+impl std::fmt::Debug for ContainerShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |table: &[(&str, u64)], a: Option<Amount>| match a {
+            None => "-".to_string(),
+            Some(a) if a.limit_only => format!("limit {}", table[a.idx].0),
+            Some(a) => table[a.idx].0.to_string(),
+        };
+        write!(
+            f,
+            "{{cpu: {}, memory: {}}}",
+            show(&CPU, self.cpu),
+            show(&MEMORY, self.memory)
+        )
+    }
 }
 
 /// A pod to create.
@@ -277,6 +295,23 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn container_shapes_read_as_the_quantities_they_state() {
+        let c = ContainerShape {
+            cpu: req(1),
+            memory: Some(Amount {
+                idx: 2,
+                limit_only: true,
+            }),
+        };
+        assert_eq!(format!("{c:?}"), "{cpu: 500m, memory: limit 1Gi}");
+        let none = ContainerShape {
+            cpu: None,
+            memory: None,
+        };
+        assert_eq!(format!("{none:?}"), "{cpu: -, memory: -}");
     }
 
     #[test]
