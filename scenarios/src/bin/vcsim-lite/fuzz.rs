@@ -112,12 +112,16 @@ fn quiet_panics() -> Arc<Mutex<String>> {
 }
 
 /// Runs the campaign of `seed`; the failure, if a case failed.
-fn campaign(args: &FuzzArgs, seed: u64, bar: &ProgressBar) -> Result<(), Box<Failure>> {
-    let path: &'static str = Box::leak(args.regressions.display().to_string().into_boxed_str());
+fn campaign(
+    args: &FuzzArgs,
+    regressions: &'static str,
+    seed: u64,
+    bar: &ProgressBar,
+) -> Result<(), Box<Failure>> {
     let config = Config {
         cases: args.cases,
         rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(path))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         ..Config::default()
     };
     let mut runner = TestRunner::new(config.clone());
@@ -225,11 +229,14 @@ pub fn run(args: FuzzArgs) -> Result<(), String> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} cases {per_sec} eta {eta} {msg}")
             .map_err(|e| e.to_string())?,
     );
+    // proptest keeps the path for the whole run: one leaked string per run.
+    let regressions: &'static str =
+        Box::leak(args.regressions.display().to_string().into_boxed_str());
     let (started, steps_before) = (Instant::now(), steps_applied());
     let mut done = 0u64;
     for seed in seeds {
         bar.set_message(format!("seed {seed}"));
-        if let Err(f) = campaign(&args, seed, &bar) {
+        if let Err(f) = campaign(&args, regressions, seed, &bar) {
             bar.abandon();
             report(&args, &f);
             return Err(format!("a case of seed {} failed", f.seed));
