@@ -2,6 +2,8 @@
 CARGO ?= cargo
 SEED ?= $(shell date +%s)
 CASES ?= 5000
+FUZZ_CASES ?= 20000
+FUZZ_STEPS ?= 30
 
 .PHONY: run inventory test fmt-check clippy unit bench fuzz clean
 
@@ -35,9 +37,11 @@ bench:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	bash vcsim-lite/benches/http_bench.sh
 
-## fuzz: the world property test with many cases and a fresh seed (printed; replay with SEED=)
+## fuzz: the whole-stack state machine (vcsim-lite fuzz, release) and the world property test,
+##       with a fresh seed (printed; replay with SEED=, size with FUZZ_CASES/FUZZ_STEPS, CASES)
 fuzz:
-	@echo "fuzz: VCSIM_SEED=$(SEED) PROPTEST_CASES=$(CASES)"
+	@echo "fuzz: SEED=$(SEED) FUZZ_CASES=$(FUZZ_CASES) FUZZ_STEPS=$(FUZZ_STEPS) CASES=$(CASES)"
+	$(CARGO) run --release -q -p scenarios --bin vcsim-lite -- fuzz --seed $(SEED) --cases $(FUZZ_CASES) --steps $(FUZZ_STEPS)
 	VCSIM_SEED=$(SEED) PROPTEST_CASES=$(CASES) $(CARGO) test --release -p scenarios --test world_properties
 
 clean:

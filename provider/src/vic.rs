@@ -151,7 +151,8 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         started
     }
 
-    /// Replaces the cached pod object (VIC does not resize a running pod VM).
+    /// Replaces the cached pod object, keeping the spec it was created with: VIC does not
+    /// resize a pod VM, and admission charged (and delete gives back) what that spec asked.
     pub fn update_pod(&self, pod: &Pod) -> Result<(), ProviderError> {
         let (ns, name) = pod_key(pod);
         if self.cache.update(pod) {

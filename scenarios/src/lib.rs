@@ -2,9 +2,12 @@
 //!
 //! - [`scenario`]: scenario files (YAML) and their runner, used by `vcsim-lite scenario run`
 //!   and `tests/scenario_files.rs`.
+//! - [`machine`]: the whole-stack state machine (reference model, stack, checks), shared by
+//!   `tests/stack_machine.rs` and `vcsim-lite fuzz`.
 //!
 //! The property tests live in `tests/`; this library holds what they share.
 
+pub mod machine;
 pub mod scenario;
 
 use proptest::test_runner::{Config, RngSeed};

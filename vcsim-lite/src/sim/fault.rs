@@ -587,4 +587,19 @@ mod tests {
         assert_eq!(run(&mut p, 1, 5, PowerOnVm), [Some(FaultKind::NoDiskSpace)]);
         assert_eq!((p.fired(), p.matched()), (vec![1, 0], vec![1, 0]));
     }
+
+    #[test]
+    fn a_rule_pushed_mid_run_fires_and_earlier_counters_stay() {
+        let mut p = plan(&["PowerOnVM_Task:vm/*=1>NoDiskSpace"]);
+        assert_eq!(run(&mut p, 1, 5, PowerOffVm), [None]);
+        assert_eq!(
+            run(&mut p, 1, 5, PowerOnVm),
+            [None],
+            "the first match is skipped"
+        );
+        p.push(rule("PowerOffVM_Task:vm/*=Timeout"));
+        assert_eq!(run(&mut p, 1, 5, PowerOffVm), [Some(Timeout)]);
+        assert_eq!(run(&mut p, 1, 5, PowerOnVm), [Some(FaultKind::NoDiskSpace)]);
+        assert_eq!((p.fired(), p.matched()), (vec![1, 1], vec![2, 1]));
+    }
 }

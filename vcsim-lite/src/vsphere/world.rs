@@ -131,14 +131,15 @@ impl World {
         self.rng.hex(n_bytes)
     }
 
+    /// Adds a fault rule after those in force (their counters are kept), so a test or a
+    /// scenario can switch a fault on mid-run; [`World::clear_fault_rules`] switches all off.
+    pub fn add_fault_rule(&mut self, rule: FaultRule) {
+        self.faults.push(rule);
+    }
+
     /// Removes every fault rule, e.g. to tear a world down without injected failures.
     pub fn clear_fault_rules(&mut self) {
         self.faults = FaultPlan::new(Vec::new());
-    }
-
-    /// Adds a fault rule for the operations from now on (a scenario's "fault appears" step).
-    pub fn add_fault_rule(&mut self, rule: FaultRule) {
-        self.faults.push(rule);
     }
 
     /// Removes the first fault rule equal to `rule`; false when none is in force.

@@ -255,3 +255,19 @@ fn delete_waits_the_deletion_grace_then_the_pod_grace_then_30s() {
         assert_eq!(took, waited * 1000, "case {i}");
     }
 }
+
+#[test]
+fn an_update_asking_for_other_resources_changes_no_admission_charge() {
+    // Found by the whole-stack state machine: delete gave back what the updated pod asked,
+    // not what admission had charged, so the node later admitted more than it has.
+    let (c, _shared) = stack(&[]);
+    let p = provider(c);
+    p.create_pod(&pod("a", "big", "1500m", "1Gi")).unwrap();
+    p.create_pod(&pod("a", "small", "100m", "1Gi")).unwrap();
+    p.update_pod(&pod("a", "small", "2", "3Gi")).unwrap();
+    p.delete_pod(&pod("a", "small", "2", "3Gi")).unwrap();
+    // 1500m of 2 cores are still charged: 600m more does not fit, 500m does.
+    let err = p.create_pod(&pod("a", "p", "600m", "1Mi")).unwrap_err();
+    assert_eq!(err.reason(), "OutOfcpu", "{err}");
+    p.create_pod(&pod("a", "p", "500m", "1Mi")).unwrap();
+}

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod fuzz;
 mod inventory;
 mod scenario;
 mod serve;
@@ -31,6 +32,9 @@ enum Command {
     Inventory(inventory::InventoryArgs),
     /// Scenario files: `scenario run FILE...` runs them and prints a step-by-step report.
     Scenario(scenario::ScenarioArgs),
+    /// Fuzz the whole stack with the state machine: random pod lifecycles and infrastructure
+    /// events checked against a reference model, failures shrunk and replayable by seed.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Inventory(args) => inventory::run(args),
         Command::Serve(args) => serve::run(*args),
         Command::Scenario(args) => scenario::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,381 @@
+//! Postconditions: after every step, what the stack did and what it holds are compared with
+//! the model, and the world's own invariants are checked; after the teardown, the world's
+//! accounting is compared with what it was at the start.
+//!
+//! Each check returns a message naming what differed, with both values; the state machine
+//! turns a message into a test failure.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use provider::quantity::memory_bytes;
+use vcsim_lite::vsphere::{PoolId, PowerState, World};
+
+use super::images::facts;
+use super::model::{Expect, Model, Phase, PodState};
+use super::pod::PodKey;
+use super::sut::{NODE_IP, Outcome, Sut};
+
+/// A failed check's message.
+pub type Check = Result<(), String>;
+
+fn eq<T: PartialEq + Debug>(what: impl std::fmt::Display, got: T, want: T) -> Check {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: the stack has {got:?}, the model {want:?}"))
+    }
+}
+
+/// The step's outcome is the one the model expects.
+pub fn outcome(sut: &Sut, expect: &Expect) -> Check {
+    let ok = match (expect, &sut.outcome) {
+        (Expect::Ok, Outcome::Provider(Ok(())) | Outcome::World(Ok(()))) => true,
+        (Expect::Provider { reason, text }, Outcome::Provider(Err(e))) => {
+            e.reason() == *reason
+                && text
+                    .as_ref()
+                    .is_none_or(|t| e.to_string().contains(t.as_str()))
+        }
+        (Expect::World(r), Outcome::World(Err(e))) => e.to_string().contains(&r.text()),
+        (Expect::Rebuilt(n), Outcome::Rebuilt(Ok(m))) => n == m,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "outcome: the stack gave {:?}, the model expects {expect:?}",
+            sut.outcome
+        ))
+    }
+}
+
+/// Everything the stack holds agrees with the model, and the world's invariants hold.
+pub fn state(sut: &Sut, model: &Model) -> Check {
+    {
+        let st = sut.shared.lock();
+        st.world
+            .check_invariants()
+            .map_err(|v| format!("world invariant: {v}"))?;
+    }
+    pods(sut, model)?;
+    accounting(sut, model)?;
+    node(sut, model)?;
+    storage(sut, model)
+}
+
+fn pods(sut: &Sut, model: &Model) -> Check {
+    let pods = sut.provider.get_pods();
+    // As sets: the provider orders by `namespace/name` text, where `team-a/` sorts before
+    // `team/`.
+    let key = |p: &Pod| {
+        (
+            p.metadata.namespace.clone().unwrap_or_default(),
+            p.metadata.name.clone().unwrap_or_default(),
+        )
+    };
+    let listed: BTreeSet<(String, String)> = pods.iter().map(key).collect();
+    let want: BTreeSet<(String, String)> = model
+        .pods
+        .keys()
+        .map(|(ns, n)| (ns.to_string(), n.to_string()))
+        .collect();
+    eq("pods", &listed, &want)?;
+    for ((ns, name), p) in &model.pods {
+        let pod = pods
+            .iter()
+            .find(|p| {
+                p.metadata.namespace.as_deref() == Some(*ns)
+                    && p.metadata.name.as_deref() == Some(*name)
+            })
+            .ok_or_else(|| format!("pod {ns}/{name} is not listed"))?;
+        pod_status((ns, name), pod, p)?;
+    }
+    Ok(())
+}
+
+fn pod_status(key: PodKey, pod: &Pod, want: &PodState) -> Check {
+    let at = |what: &str| format!("pod {}/{} {what}", key.0, key.1);
+    let status = pod.status.clone().unwrap_or_default();
+    eq(
+        at("phase"),
+        status.phase.as_deref(),
+        Some(want.phase.as_str()),
+    )?;
+    eq(at("host IP"), status.host_ip.as_deref(), Some(NODE_IP))?;
+    let reason = want.failed.then_some("ProviderFailed");
+    eq(at("reason"), status.reason.as_deref(), reason)?;
+    eq(
+        at("has an IP"),
+        status.pod_ip.is_some(),
+        want.phase == Phase::Running,
+    )?;
+    let containers = status.container_statuses.unwrap_or_default();
+    eq(
+        at("container statuses"),
+        containers.len(),
+        want.shape.containers.len(),
+    )?;
+    for c in &containers {
+        container_status(&at(&format!("container {}", c.name)), c, want)?;
+    }
+    if let Some(labels) = &want.labels {
+        let got = pod.metadata.labels.clone().unwrap_or_default();
+        eq(at("labels"), &got, labels)?;
+    }
+    Ok(())
+}
+
+fn container_status(at: &str, c: &ContainerStatus, want: &PodState) -> Check {
+    let state = c.state.clone().unwrap_or_default();
+    match want.phase {
+        Phase::Running => {
+            let started = state
+                .running
+                .and_then(|r| r.started_at)
+                .map(|t| t.0.as_second());
+            let want_started = want.started_at.and_then(|s| i64::try_from(s).ok());
+            eq(format!("{at} started at"), started, want_started)
+        }
+        Phase::Failed => {
+            let t = state.terminated.unwrap_or_default();
+            eq(
+                format!("{at} exit"),
+                (t.exit_code, t.reason.as_deref()),
+                (143, Some("Error")),
+            )
+        }
+        Phase::Pending => eq(
+            format!("{at} waiting"),
+            state.waiting.and_then(|w| w.reason),
+            Some("ContainerCreating".to_string()),
+        ),
+    }
+}
+
+fn accounting(sut: &Sut, model: &Model) -> Check {
+    let st = sut.shared.lock();
+    let w = &st.world;
+    let node = model.node();
+    let pool = w.pool(sut.vch_pool).map_err(|e| e.to_string())?;
+    eq(
+        "VCH pool memory reserved",
+        pool.memory.used,
+        model.cluster.pool_used_mib(),
+    )?;
+    eq("VCH pool CPU reserved", pool.cpu.used, 0)?;
+    eq(
+        "VCH pool usage (CPU MHz, memory MB)",
+        (pool.cpu.usage, pool.memory.usage),
+        (node.cpu_usage_mhz, node.memory_usage_mb),
+    )?;
+    eq(
+        "VCH pool limits",
+        (pool.cpu.alloc.limit, pool.memory.alloc.limit),
+        (model.limits.cpu_mhz, model.limits.memory_mb),
+    )?;
+    let root = pool
+        .parent
+        .and_then(|p| w.pool(p).ok())
+        .ok_or("the VCH pool has no parent")?;
+    let (cpu, mem) = model.cluster.capacity(None);
+    eq(
+        "cluster capacity (reservation and limit, CPU and memory)",
+        (
+            root.cpu.alloc.reservation,
+            root.cpu.alloc.limit,
+            root.memory.alloc.reservation,
+            root.memory.alloc.limit,
+        ),
+        (cpu, Some(cpu), mem, Some(mem)),
+    )?;
+    for (i, id) in sut.hosts.iter().enumerate() {
+        let h = w.host(*id).map_err(|e| e.to_string())?;
+        let m = &model.cluster.hosts[i];
+        let running = h
+            .vms
+            .iter()
+            .filter(|v| {
+                w.vm(**v)
+                    .is_ok_and(|v| v.power_state == PowerState::PoweredOn)
+            })
+            .count();
+        let want_running = model
+            .cluster
+            .vms
+            .values()
+            .filter(|v| v.host == Some(i))
+            .count();
+        eq(
+            format!(
+                "host {} (connected, maintenance, memory reserved, running VMs)",
+                h.name
+            ),
+            (h.connected, h.maintenance, h.memory_reserved_mib, running),
+            (
+                m.connected,
+                m.maintenance,
+                model.cluster.host_reserved_mib(i),
+                want_running,
+            ),
+        )?;
+    }
+    let ds = w.datastore(sut.datastore).map_err(|e| e.to_string())?;
+    eq(
+        "datastore used MiB",
+        ds.used_mib,
+        model.datastore_used_mib(),
+    )?;
+    let on = w
+        .vms()
+        .values()
+        .filter(|v| v.power_state == PowerState::PoweredOn)
+        .count();
+    let want_on = model
+        .cluster
+        .vms
+        .values()
+        .filter(|v| v.host.is_some())
+        .count();
+    eq(
+        "VMs (all, powered on)",
+        (w.vms().len(), on),
+        (model.cluster.vms.len(), want_on),
+    )?;
+    let running_pods = model
+        .pods
+        .values()
+        .filter(|p| p.phase == Phase::Running)
+        .count();
+    eq(
+        "IPs allocated",
+        st.portlayer.scopes().allocated_count(),
+        running_pods,
+    )?;
+    eq("simulated time", w.now().0, model.now_us)
+}
+
+fn node(sut: &Sut, model: &Model) -> Check {
+    let status = sut.provider.node_status().map_err(|e| e.to_string())?;
+    let want = model.node();
+    for (what, list) in [
+        ("capacity", status.capacity.unwrap_or_default()),
+        ("allocatable", status.allocatable.unwrap_or_default()),
+    ] {
+        let get = |k: &str| list.get(k).map(|q| q.0.clone()).unwrap_or_default();
+        let memory = memory_bytes(&get("memory")).map_err(|e| e.to_string())?;
+        eq(
+            format!("node {what} (cpu, memory bytes, pods)"),
+            (get("cpu"), memory, get("pods")),
+            (
+                want.cores().to_string(),
+                want.memory_bytes(),
+                model.setup.max_pods.to_string(),
+            ),
+        )?;
+    }
+    let pressure = status
+        .conditions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.type_ == "MemoryPressure")
+        .map(|c| c.status == "True");
+    eq(
+        "node memory pressure",
+        pressure,
+        Some(want.memory_pressure()),
+    )
+}
+
+fn storage(sut: &Sut, model: &Model) -> Check {
+    let st = sut.shared.lock();
+    let layers: BTreeSet<String> = st
+        .portlayer
+        .images()
+        .list(&sut.store, &[])
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    eq("image layers", &layers, &model.layers)?;
+    let tags: BTreeSet<String> = st
+        .persona
+        .images()
+        .values()
+        .flat_map(|r| r.repo_tags.iter().cloned())
+        .collect();
+    eq("image tags", &tags, &model.tags)
+}
+
+/// One resource of a pool: reservation, limit, used, usage.
+pub type PoolFigures = (u64, Option<u64>, u64, u64);
+
+/// The world's accounting: pools, hosts and datastores, without ids that move.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accounting {
+    /// Per pool: CPU and memory (reservation, limit, used, usage).
+    pub pools: BTreeMap<PoolId, [PoolFigures; 2]>,
+    /// Over all hosts: CPU and memory reserved, CPU and memory usage.
+    pub hosts: (u64, u64, u64, u64),
+    /// Per host: connected, maintenance.
+    pub host_states: Vec<(bool, bool)>,
+    /// Per datastore: MiB used.
+    pub datastores: Vec<u64>,
+}
+
+/// The world's accounting now. Hosts are summed: the appliance may have moved.
+pub fn accounting_of(w: &World) -> Accounting {
+    let r = |p: &vcsim_lite::vsphere::PoolResource| {
+        (p.alloc.reservation, p.alloc.limit, p.used, p.usage)
+    };
+    Accounting {
+        pools: w
+            .pools()
+            .iter()
+            .map(|(id, p)| (*id, [r(&p.cpu), r(&p.memory)]))
+            .collect(),
+        hosts: w.hosts().values().fold((0, 0, 0, 0), |a, h| {
+            (
+                a.0 + h.cpu_reserved_mhz,
+                a.1 + h.memory_reserved_mib,
+                a.2 + h.cpu_usage_mhz,
+                a.3 + h.memory_usage_mib,
+            )
+        }),
+        host_states: w
+            .hosts()
+            .values()
+            .map(|h| (h.connected, h.maintenance))
+            .collect(),
+        datastores: w.datastores().values().map(|d| d.used_mib).collect(),
+    }
+}
+
+/// After the teardown: the world's accounting is what it was at the start, plus the image
+/// layers pulled (images outlive pods, as in VIC), and nothing of the pods is left.
+pub fn back_to_start(sut: &Sut, model: &Model, start: &Accounting) -> Check {
+    let mut want = start.clone();
+    let layers: u64 = model.layers.iter().map(|l| facts().layer_mib[l]).sum();
+    let st = sut.shared.lock();
+    let w = &st.world;
+    for (id, used) in w.datastores().keys().zip(want.datastores.iter_mut()) {
+        if *id == sut.datastore {
+            *used += layers;
+        }
+    }
+    eq("accounting after teardown", &accounting_of(w), &want)?;
+    eq("VMs after teardown", w.vms().len(), 1)?;
+    eq(
+        "containers, IPs, handles after teardown",
+        (
+            st.portlayer.containers().len(),
+            st.portlayer.scopes().allocated_count(),
+            st.portlayer.handles().len(),
+        ),
+        (0, 0, 0),
+    )?;
+    drop(st);
+    eq("pods after teardown", sut.provider.cache().len(), 0)
+}
