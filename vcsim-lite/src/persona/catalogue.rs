@@ -8,6 +8,7 @@
 //! which the golden test catches.
 
 use std::collections::BTreeMap;
+use std::sync::{LazyLock, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +17,44 @@ mod images;
 /// Repositories (normalized, e.g. `library/busybox`) to tags to recipes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Catalogue {
-    repositories: BTreeMap<String, BTreeMap<String, ImageRecipe>>,
+    repositories: BTreeMap<String, BTreeMap<String, Entry>>,
 }
+
+/// A recipe and, once pulled, the image built from it: building (tars, SHA-256) is a pure
+/// function of the recipe and was the largest cost of a fuzz step, so it happens once.
+#[derive(Clone, Debug)]
+struct Entry {
+    recipe: ImageRecipe,
+    built: OnceLock<PulledImage>,
+}
+
+impl Entry {
+    fn image(&self) -> PulledImage {
+        self.built
+            .get_or_init(|| images::build(&self.recipe))
+            .clone()
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.recipe == other.recipe
+    }
+}
+
+impl Eq for Entry {}
+
+/// The built-in catalogue, built once per process; [`Catalogue::builtin`] hands out copies that
+/// share the images already built.
+static BUILTIN: LazyLock<Catalogue> = LazyLock::new(|| {
+    let mut catalogue = Catalogue::default();
+    for recipe in images::builtin_recipes() {
+        catalogue
+            .add(recipe)
+            .expect("built-in recipes are valid (tested)");
+    }
+    catalogue
+});
 
 /// What an image is made of; every id and byte of the pulled image derives from it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,13 +176,7 @@ impl CatalogueError {
 impl Catalogue {
     /// busybox, alpine, nginx, redis and postgres, each as `latest` and a version tag.
     pub fn builtin() -> Catalogue {
-        let mut catalogue = Catalogue::default();
-        for recipe in images::builtin_recipes() {
-            catalogue
-                .add(recipe)
-                .expect("built-in recipes are valid (tested)");
-        }
-        catalogue
+        BUILTIN.clone()
     }
 
     /// Adds a recipe under its normalized repository; a recipe for an existing tag replaces it,
@@ -174,10 +205,13 @@ impl Catalogue {
             return Err(CatalogueError::InvalidRecipe { reference, reason });
         }
         recipe.repository.clone_from(&repository);
-        self.repositories
-            .entry(repository)
-            .or_default()
-            .insert(recipe.tag.clone(), recipe);
+        self.repositories.entry(repository).or_default().insert(
+            recipe.tag.clone(),
+            Entry {
+                recipe,
+                built: OnceLock::new(),
+            },
+        );
         Ok(())
     }
 
@@ -194,7 +228,7 @@ impl Catalogue {
             })?;
         let Some(digest) = digest else {
             let tag = tag.unwrap_or_else(|| "latest".to_string());
-            return tags.get(&tag).map(images::build).ok_or_else(|| {
+            return tags.get(&tag).map(Entry::image).ok_or_else(|| {
                 CatalogueError::ManifestUnknown {
                     reference: format!("{name}:{tag}"),
                 }
@@ -203,7 +237,7 @@ impl Catalogue {
         let by_digest = format!("{name}@{digest}");
         let mut image = tags
             .values()
-            .map(images::build)
+            .map(Entry::image)
             .find(|image| image.digest == digest)
             .ok_or_else(|| CatalogueError::ManifestUnknown {
                 reference: by_digest.clone(),
