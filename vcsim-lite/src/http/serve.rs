@@ -29,6 +29,20 @@ async fn log_requests(req: Request, next: Next) -> Response {
     res
 }
 
+/// Logs each SOAP request like [`log_requests`], at debug level: a vSphere client polls (a
+/// task wait is about nine requests), and an info line per request cost more server CPU
+/// than answering it (`RUST_LOG=vcsim_lite::http::serve=debug` shows them).
+async fn log_sdk_requests(req: Request, next: Next) -> Response {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return next.run(req).await;
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    tracing::debug!(%method, %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    res
+}
+
 /// The Port Layer and Docker routers over one shared stack, with request logging.
 pub fn routers(shared: Shared) -> (Router, Router) {
     let pl = super::portlayer::router(shared.clone()).layer(middleware::from_fn(log_requests));
@@ -108,7 +122,7 @@ pub async fn serve_all(
     let shared = Shared::new(stack, speed);
     let sdk_router = sdk.as_ref().map(|s| {
         super::soap::router(shared.clone(), s.config.clone())
-            .layer(middleware::from_fn(log_requests))
+            .layer(middleware::from_fn(log_sdk_requests))
     });
     let (pl, docker) = routers(shared);
     let bind = |addr: SocketAddr, what: &str| {
