@@ -3,12 +3,21 @@
 //! speaks TLS with a self-signed certificate generated at start, or plain HTTP on request.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use rustls::pki_types::PrivatePkcs8KeyDer;
+use tokio_rustls::TlsAcceptor;
+
+use super::soap::SoapService;
 use super::{Shared, Stack};
 
 /// Where to listen.
@@ -58,42 +67,89 @@ pub struct Bound {
     pub sdk: Option<SocketAddr>,
 }
 
-/// A self-signed certificate for `localhost` and `127.0.0.1`, as (certificate PEM, key PEM).
-pub fn self_signed() -> std::io::Result<(String, String)> {
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long Ctrl-C waits for SOAP requests in flight (a `WaitForUpdates` may be held for
+/// minutes) before the listener returns anyway.
+const SDK_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A TLS acceptor with a fresh self-signed certificate, speaking HTTP/1.1 (ALPN), as vSphere
+/// clients do.
+fn tls_acceptor() -> std::io::Result<TlsAcceptor> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let ck = rcgen::generate_simple_self_signed(names)
         .map_err(|e| std::io::Error::other(format!("generating a certificate: {e}")))?;
-    Ok((ck.cert.pem(), ck.signing_key.serialize_pem()))
+    let key = PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der());
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key.into())
+        .map_err(|e| std::io::Error::other(format!("TLS configuration: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// Serves one connection's HTTP/1.1 requests with `service` until the client closes it or
+/// shutdown begins.
+async fn serve_connection<I>(io: I, service: SoapService, watcher: Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(
+            TokioIo::new(io),
+            service_fn(move |req| service.clone().serve(req)),
+        );
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "sdk connection ended");
+    }
+}
+
+/// The SOAP listener: hyper's HTTP/1.1 connections straight onto [`SoapService`] (over TLS
+/// unless `tls` is false), until Ctrl-C.
 async fn serve_sdk(
-    router: Router,
-    listen: &SdkListen,
+    service: SoapService,
+    tls: bool,
     listener: std::net::TcpListener,
 ) -> std::io::Result<()> {
-    if !listen.tls {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        return axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let acceptor = if tls { Some(tls_acceptor()?) } else { None };
+    let graceful = GracefulShutdown::new();
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "sdk accept");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let (service, watcher) = (service.clone(), graceful.watcher());
+        match acceptor.clone() {
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => serve_connection(tls, service, watcher).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "sdk TLS handshake"),
+                        Err(_) => tracing::debug!("sdk TLS handshake timed out"),
+                    }
+                });
+            }
+            None => {
+                tokio::spawn(serve_connection(stream, service, watcher));
+            }
+        }
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let (cert, key) = self_signed()?;
-    let config =
-        axum_server::tls_rustls::RustlsConfig::from_pem(cert.into_bytes(), key.into_bytes())
-            .await?;
-    let handle = axum_server::Handle::new();
-    let stop = handle.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        stop.graceful_shutdown(None);
-    });
-    axum_server::from_tcp_rustls(listener, config)
-        .handle(handle)
-        .serve(router.into_make_service())
-        .await
+    let _ = tokio::time::timeout(SDK_SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
 }
 
 /// Serves the Port Layer and Docker APIs and, with `sdk`, the SOAP endpoint, until Ctrl-C.
@@ -106,10 +162,9 @@ pub async fn serve_all(
     ready: impl FnOnce(Bound),
 ) -> std::io::Result<()> {
     let shared = Shared::new(stack, speed);
-    let sdk_router = sdk.as_ref().map(|s| {
-        super::soap::router(shared.clone(), s.config.clone())
-            .layer(middleware::from_fn(log_requests))
-    });
+    let sdk_service = sdk
+        .as_ref()
+        .map(|s| SoapService::new(shared.clone(), s.config.clone()));
     let (pl, docker) = routers(shared);
     let bind = |addr: SocketAddr, what: &str| {
         let what = what.to_string();
@@ -142,8 +197,8 @@ pub async fn serve_all(
     let a = axum::serve(pl_listener, pl).with_graceful_shutdown(shutdown());
     let b = axum::serve(docker_listener, docker).with_graceful_shutdown(shutdown());
     let c = async {
-        match (sdk_router, &sdk, sdk_listener) {
-            (Some(r), Some(s), Some(l)) => serve_sdk(r, s, l).await,
+        match (sdk_service, &sdk, sdk_listener) {
+            (Some(service), Some(s), Some(l)) => serve_sdk(service, s.tls, l).await,
             _ => Ok(()),
         }
     };

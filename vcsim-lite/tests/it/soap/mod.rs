@@ -12,6 +12,7 @@ use vcsim_lite::portlayer::containers::CreateConfig;
 use vcsim_lite::soap::SoapConfig;
 
 mod govc_replay;
+mod listener;
 mod methods;
 mod pyvmomi;
 
