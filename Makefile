@@ -5,7 +5,7 @@ CASES ?= 5000
 FUZZ_CASES ?= 20000
 FUZZ_STEPS ?= 30
 
-.PHONY: run inventory test fmt-check clippy unit bench fuzz clean
+.PHONY: run inventory test fmt-check clippy unit bench fuzz mutants mutants-world mutants-provider clean
 
 ## run: serve the default inventory with one VCH: Port Layer API on :2377, Docker API on :2375
 run:
@@ -43,6 +43,24 @@ fuzz:
 	@echo "fuzz: SEED=$(SEED) FUZZ_CASES=$(FUZZ_CASES) FUZZ_STEPS=$(FUZZ_STEPS) CASES=$(CASES)"
 	$(CARGO) run --release -q -p scenarios --bin vcsim-lite -- fuzz --seed $(SEED) --cases $(FUZZ_CASES) --steps $(FUZZ_STEPS)
 	VCSIM_SEED=$(SEED) PROPTEST_CASES=$(CASES) $(CARGO) test --release -p scenarios --test world_properties
+
+## mutants: mutation testing (cargo-mutants) of resource accounting and status mapping; see TESTING.md
+mutants: mutants-world mutants-provider
+
+# Mutant builds get their own target directory, kept between runs, without debug info.
+MUTANTS = CARGO_TARGET_DIR=$(CURDIR)/target/mutants-build CARGO_PROFILE_DEV_DEBUG=0 \
+	$(CARGO) mutants -j 1 --timeout 60
+
+mutants-world:
+	command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	$(MUTANTS) -o target/mutants-out/world \
+		-f vcsim-lite/src/vsphere/admission.rs -f vcsim-lite/src/vsphere/vm_ops.rs
+
+mutants-provider:
+	command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	$(MUTANTS) -o target/mutants-out/provider \
+		-f provider/src/status.rs -f provider/src/node.rs \
+		-f provider/src/sizing.rs -f provider/src/quantity.rs
 
 clean:
 	$(CARGO) clean

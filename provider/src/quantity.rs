@@ -168,6 +168,30 @@ mod tests {
     }
 
     #[test]
+    fn every_suffix_scales_by_its_power_of_ten_or_two() {
+        for (q, b) in [
+            ("5k", 5_000u64),
+            ("5M", 5_000_000),
+            ("5G", 5_000_000_000),
+            ("3T", 3_000_000_000_000),
+            ("2P", 2_000_000_000_000_000),
+            ("1E", 1_000_000_000_000_000_000),
+            ("5Ki", 5 << 10),
+            ("5Mi", 5 << 20),
+            ("5Gi", 5 << 30),
+            ("3Ti", 3 << 40),
+            ("2Pi", 2 << 50),
+            ("1Ei", 1 << 60),
+        ] {
+            assert_eq!(memory_bytes(q), Ok(b), "{q}");
+        }
+        // The fractional suffixes, in millicores: 1.5 millicores round up to 2.
+        for (q, m) in [("1500000n", 2), ("1500u", 2), ("1500m", 1500)] {
+            assert_eq!(cpu_millis(q), Ok(m), "{q}");
+        }
+    }
+
+    #[test]
     fn malformed_or_huge_quantities_are_errors() {
         for q in [
             "",

@@ -229,3 +229,17 @@ fn the_node_reports_its_internal_ip_and_kubelet_port() {
     assert_eq!(port, Some(10250));
     assert_eq!(OPERATING_SYSTEM, "linux");
 }
+
+#[test]
+fn exactly_95_percent_of_the_memory_limit_is_not_pressure() {
+    let with = |usage, limit| VchCapacity {
+        memory_usage_mb: usage,
+        memory_mb: limit,
+        ..vch()
+    };
+    assert!(!memory_pressure(&with(950, 1000)));
+    assert!(memory_pressure(&with(951, 1000)));
+    // No limit figure (0, or vSphere's -1): no pressure, however much is in use.
+    assert!(!memory_pressure(&with(10, 0)));
+    assert!(!memory_pressure(&with(10, -1)));
+}

@@ -288,3 +288,96 @@ fn times_of_zero_are_absent_and_others_are_unix_seconds() {
     let t = time_from_unix(CREATED).expect("in range");
     assert_eq!(t.0.as_second(), CREATED);
 }
+
+#[test]
+fn a_container_is_started_and_ready_only_while_its_session_runs() {
+    let v = vm(
+        "Running",
+        vec![
+            session("c0ffee", "running", "true", 0),
+            session("s1", "stopped", "true", 0),
+            session("s2", "created", "", 0),
+        ],
+    );
+    let s = pod_status(&pod(&["app", "done", "late"]), Some(&v), "10.0.0.5");
+    let flags: Vec<(&str, Option<bool>, bool)> = s
+        .container_statuses
+        .iter()
+        .flatten()
+        .map(|c| (c.name.as_str(), c.started, c.ready))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("app", Some(true), true),
+            ("done", Some(false), false),
+            ("late", Some(false), false)
+        ]
+    );
+}
+
+#[test]
+fn a_terminated_state_names_the_session_it_ended_in() {
+    let v = vm(
+        "Stopped",
+        vec![
+            session("c0ffee", "stopped", "true", 0),
+            session("s1", "failed", "no such file", 0),
+        ],
+    );
+    let s = pod_status(&pod(&["app", "sidecar"]), Some(&v), "10.0.0.5");
+    let ids: Vec<Option<String>> = states(&s)
+        .iter()
+        .map(|st| st.terminated.as_ref().and_then(|t| t.container_id.clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            Some("vic://c0ffee".to_string()),
+            Some("vic://s1".to_string())
+        ]
+    );
+}
+
+#[test]
+fn true_conditions_carry_when_they_became_true_and_false_ones_no_time() {
+    let scheduled = time_from_unix(CREATED - 30).expect("in range");
+    let mut p = pod(&["app", "sidecar"]);
+    p.metadata.creation_timestamp = Some(scheduled.clone());
+    // The sidecar started 20 s after the app: the pod is Ready from the later start.
+    let mut sidecar = session("s1", "running", "true", 0);
+    sidecar.start_time = STARTED + 20;
+    let v = vm(
+        "Running",
+        vec![session("c0ffee", "running", "true", 0), sidecar],
+    );
+    let times = |s: &PodStatus| -> Vec<(String, Option<i64>)> {
+        s.conditions
+            .iter()
+            .flatten()
+            .map(|c| {
+                let at = c.last_transition_time.as_ref().map(|t| t.0.as_second());
+                (c.type_.clone(), at)
+            })
+            .collect()
+    };
+    let s = pod_status(&p, Some(&v), "10.0.0.5");
+    let expected = |ready: Option<i64>| {
+        vec![
+            ("Initialized".to_string(), Some(CREATED)),
+            ("Ready".to_string(), ready),
+            ("ContainersReady".to_string(), ready),
+            ("PodScheduled".to_string(), Some(CREATED - 30)),
+        ]
+    };
+    assert_eq!(times(&s), expected(Some(STARTED + 20)));
+    // Once the sidecar has stopped, Ready is false and says nothing of when.
+    let v = vm(
+        "Running",
+        vec![
+            session("c0ffee", "running", "true", 0),
+            session("s1", "stopped", "true", 0),
+        ],
+    );
+    assert_eq!(times(&pod_status(&p, Some(&v), "10.0.0.5")), expected(None));
+}

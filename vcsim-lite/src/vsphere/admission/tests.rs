@@ -108,6 +108,12 @@ fn limit_caps_an_expandable_pool() {
     assert_refused(&mut w, FaultKind::InsufficientResourcesFault, |w| {
         w.power_on_vm(b)
     });
+    // What is left under the limit can still be reserved, up to the limit exactly.
+    let c = w.create_vm(vm("c", pool, ds, 1, GIB, GIB)).unwrap();
+    w.power_on_vm(c).unwrap();
+    assert_eq!(w.pool(pool).unwrap().memory.used, 3 * GIB);
+    assert_eq!(w.unreserved(pool, Resource::Memory), 0);
+    w.check_invariants().unwrap();
 }
 
 #[test]
@@ -405,4 +411,148 @@ fn raising_a_running_vms_reservation_is_admitted_again() {
         w.reconfigure_vm(id, grow)
     });
     w.check_invariants().unwrap();
+}
+
+#[test]
+fn a_vm_may_have_as_many_vcpus_as_the_host_has_logical_cpus() {
+    let mut w = standalone_world(100);
+    let (root, ds) = (
+        w.pool_by_path("DC0_H0").unwrap(),
+        w.datastore_by_name("ds").unwrap(),
+    );
+    let host = w.host_by_name("DC0_H0").unwrap();
+    assert_eq!(w.host(host).unwrap().logical_cpus(), 16);
+    let id = w
+        .create_vm(vm("full-width", root, ds, 16, 4 * GIB, 0))
+        .unwrap();
+    assert_eq!(w.power_on_vm(id).unwrap(), host);
+}
+
+#[test]
+fn drs_refuses_a_reservation_no_single_host_can_hold_though_the_cluster_could() {
+    let mut w = default_world();
+    let (root, ds) = (cluster_root(&w), shared_ds(&w));
+    // Each host has 254 GiB for VMs; the cluster 762 GiB.
+    let too_big = w
+        .create_vm(vm("too-big", root, ds, 1, 254 * GIB + 4, 254 * GIB + 4))
+        .unwrap();
+    let err = assert_refused(&mut w, FaultKind::InsufficientResourcesFault, |w| {
+        w.power_on_vm(too_big)
+    });
+    assert_eq!(
+        err,
+        VsphereError::InsufficientResources {
+            scope: "host DC0_C0_H0".into(),
+            resource: Resource::Memory,
+            requested: 254 * GIB + 4,
+            available: 254 * GIB,
+        }
+    );
+    // A whole host's worth fits, exactly.
+    let whole = w
+        .create_vm(vm("whole", root, ds, 1, 254 * GIB, 254 * GIB))
+        .unwrap();
+    let h0 = w.host_by_name("DC0_C0_H0").unwrap();
+    assert_eq!(w.power_on_vm(whole).unwrap(), h0);
+    assert_eq!(w.host(h0).unwrap().memory_unreserved_mib(), 0);
+    w.check_invariants().unwrap();
+}
+
+/// A DRS cluster whose hosts each refuse a VM for a different reason: `maint` is in
+/// maintenance mode, `small` has 4 logical CPUs, `nosan` does not mount `san`, and `full` has
+/// 62 GiB for VMs. Only `maint` and `full` mount `san`.
+fn mixed_cluster() -> World {
+    let host = |name: &str, cores: u32, memory_mib: u64, maintenance: bool| HostSpec {
+        name: name.into(),
+        sockets: 1,
+        cores_per_socket: cores,
+        mhz_per_core: 2400,
+        memory_mib,
+        overhead_mib: 2 * GIB,
+        connected: true,
+        maintenance,
+    };
+    let mut spec = InventorySpec::default_vcenter();
+    let dc = &mut spec.datacenters[0];
+    dc.standalone_hosts.clear();
+    dc.clusters[0].hosts = vec![
+        host("maint", 16, 64 * GIB, true),
+        host("small", 4, 256 * GIB, false),
+        host("nosan", 16, 256 * GIB, false),
+        host("full", 16, 64 * GIB, false),
+    ];
+    dc.datastores = vec![
+        DatastoreSpec {
+            name: "san".into(),
+            capacity_mib: 1024 * GIB,
+            hosts: vec!["maint".into(), "full".into()],
+        },
+        DatastoreSpec {
+            name: "shared".into(),
+            capacity_mib: 1024 * GIB,
+            hosts: vec![],
+        },
+    ];
+    WorldBuilder::new()
+        .inventory(spec)
+        .latency(LatencyProfile::zero())
+        .usage_model(UsageModel::NO_OVERHEAD)
+        .build()
+        .expect("mixed cluster builds")
+}
+
+#[test]
+fn drs_reports_the_most_telling_refusal_resources_then_vcpus_then_datastore_access() {
+    let mut w = mixed_cluster();
+    let root = cluster_root(&w);
+    let san = w.datastore_by_name("san").unwrap();
+
+    // Too wide for every host: the vCPU refusal of the first host that gives one, not the
+    // maintenance host's, which says nothing about whether the VM could ever run.
+    let wide = w.create_vm(vm("wide", root, san, 24, 4 * GIB, 0)).unwrap();
+    let err = assert_refused(&mut w, FaultKind::NotEnoughLogicalCpus, |w| {
+        w.power_on_vm(wide)
+    });
+    assert_eq!(
+        err,
+        VsphereError::NotEnoughLogicalCpus {
+            vm: "wide".into(),
+            vcpus: 24,
+            host: "small".into(),
+            host_cpus: 4,
+        }
+    );
+
+    // 8 vCPUs reserving 100 GiB: `small` is too narrow, `nosan` cannot see the datastore,
+    // `full` has only 62 GiB. The shortage is what an administrator can act on.
+    let big = w
+        .create_vm(vm("big", root, san, 8, 100 * GIB, 100 * GIB))
+        .unwrap();
+    let err = assert_refused(&mut w, FaultKind::InsufficientResourcesFault, |w| {
+        w.power_on_vm(big)
+    });
+    assert_eq!(
+        err,
+        VsphereError::InsufficientResources {
+            scope: "host full".into(),
+            resource: Resource::Memory,
+            requested: 100 * GIB,
+            available: 62 * GIB,
+        }
+    );
+
+    // With `full` in maintenance too, no usable host mounts `san`.
+    let small = w.create_vm(vm("small-vm", root, san, 2, GIB, 0)).unwrap();
+    let full = w.host_by_name("full").unwrap();
+    w.enter_maintenance_mode(full).unwrap();
+    let err = assert_refused(&mut w, FaultKind::InvalidDatastore, |w| {
+        w.power_on_vm(small)
+    });
+    assert_eq!(
+        err,
+        VsphereError::InvalidDatastore {
+            datastore: "san".into(),
+            host: "small".into(),
+        }
+    );
 }

@@ -295,3 +295,208 @@ fn default_inventory_looks_like_a_small_vcenter() {
         "domain-c"
     );
 }
+
+#[test]
+fn a_running_vm_demands_a_tenth_of_its_cores_clock_capped_by_its_cpu_limit() {
+    let mut w = default_world();
+    let (root, ds) = (cluster_root(&w), shared_ds(&w));
+    assert_eq!(w.usage_model().cpu_demand_pct, 10);
+    // 2 vCPUs on 2400 MHz cores at 10%: 480 MHz; the second VM is capped at 300 MHz.
+    let free = w.create_vm(vm("free", root, ds, 2, 4 * GIB, 0)).unwrap();
+    let mut capped = vm("capped", root, ds, 2, 4 * GIB, 0);
+    capped.cpu_alloc = VmAllocation {
+        reservation: 0,
+        limit: Some(300),
+    };
+    capped.memory_alloc.limit = Some(GIB);
+    let capped = w.create_vm(capped).unwrap();
+    let on_free = w.power_on_vm(free).unwrap();
+    let on_capped = w.power_on_vm(capped).unwrap();
+    let rt = |w: &World, id| w.vm(id).unwrap().runtime;
+    assert_eq!(
+        (rt(&w, free).cpu_usage_mhz, rt(&w, free).memory_usage_mib),
+        (480, 4 * GIB)
+    );
+    assert_eq!(
+        (
+            rt(&w, capped).cpu_usage_mhz,
+            rt(&w, capped).memory_usage_mib
+        ),
+        (300, GIB)
+    );
+    // Neither reserves anything, so DRS places both on the first host.
+    assert_eq!(on_free, on_capped);
+    let host = w.host(on_free).unwrap();
+    assert_eq!((host.cpu_usage_mhz, host.memory_usage_mib), (780, 5 * GIB));
+    let pool = w.pool(root).unwrap();
+    assert_eq!((pool.cpu.usage, pool.memory.usage), (780, 5 * GIB));
+    w.power_off_vm(free).unwrap();
+    w.power_off_vm(capped).unwrap();
+    let pool = w.pool(root).unwrap();
+    assert_eq!((pool.cpu.usage, pool.memory.usage), (0, 0));
+    assert_eq!(w.host(on_free).unwrap().cpu_usage_mhz, 0);
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn a_cluster_without_drs_runs_a_vm_on_the_host_it_is_registered_on() {
+    let mut spec = InventorySpec::default_vcenter();
+    spec.datacenters[0].clusters[0].drs = false;
+    let mut w = WorldBuilder::new()
+        .inventory(spec)
+        .latency(LatencyProfile::zero())
+        .usage_model(UsageModel::NO_OVERHEAD)
+        .build()
+        .unwrap();
+    let (root, ds) = (cluster_root(&w), shared_ds(&w));
+    let h2 = w.host_by_name("DC0_C0_H2").unwrap();
+    let mut spec = vm("pinned", root, ds, 1, GIB, GIB);
+    spec.host = Some(h2);
+    let id = w.create_vm(spec).unwrap();
+    assert_eq!(w.power_on_vm(id).unwrap(), h2);
+    let last = w.events().events().last().map(|e| e.kind);
+    assert_eq!(last, Some(EventKind::VmPoweredOnEvent));
+    // A host outside the pool's cluster cannot be asked for.
+    let mut elsewhere = vm("elsewhere", root, ds, 1, GIB, 0);
+    elsewhere.host = w.host_by_name("DC0_H0");
+    assert_refused(&mut w, FaultKind::InvalidArgument, |w| {
+        w.create_vm(elsewhere)
+    });
+}
+
+#[test]
+fn disks_are_keyed_from_2000_own_ones_first_and_attached_files_must_be_reachable() {
+    let mut w = default_world();
+    let (root, shared) = (cluster_root(&w), shared_ds(&w));
+    let local = w.datastore_by_name("LocalDS_0").unwrap();
+    w.create_virtual_disk(local, "vols/data.vmdk", 10 * GIB, GIB)
+        .unwrap();
+    // No host of the cluster mounts the standalone host's local datastore.
+    let mut clustered = vm("clustered", root, shared, 1, GIB, 0);
+    clustered.attach_disks = vec![(local, "vols/data.vmdk".into())];
+    let err = assert_refused(&mut w, FaultKind::InvalidDatastore, |w| {
+        w.create_vm(clustered)
+    });
+    assert!(err.to_string().contains("LocalDS_0"), "{err}");
+
+    let standalone = w.pool_by_path("DC0_H0").unwrap();
+    let mut spec = vm("standalone", standalone, local, 1, GIB, 0);
+    for gib in [2, 3] {
+        spec.disks.push(DiskSpec {
+            capacity_mib: gib * GIB,
+            thin: true,
+            datastore: None,
+        });
+    }
+    spec.attach_disks = vec![(local, "vols/data.vmdk".into())];
+    let id = w.create_vm(spec).unwrap();
+    let disks: Vec<(i32, u64, bool)> = w
+        .vm(id)
+        .unwrap()
+        .disks
+        .iter()
+        .map(|d| (d.key, d.capacity_mib, d.attached.is_some()))
+        .collect();
+    assert_eq!(
+        disks,
+        [
+            (2000, 2 * GIB, false),
+            (2001, 3 * GIB, false),
+            (2002, 10 * GIB, true)
+        ]
+    );
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn a_vm_is_created_only_in_a_vm_folder_and_without_empty_extra_config() {
+    let mut w = default_world();
+    let (root, ds) = (cluster_root(&w), shared_ds(&w));
+    let dc = w.default_datacenter().unwrap();
+    let (vm_folder, host_folder) = (dc.vm_folder, dc.host_folder);
+    let mut misplaced = vm("misplaced", root, ds, 1, GIB, 0);
+    misplaced.folder = Some(host_folder);
+    assert_refused(&mut w, FaultKind::InvalidArgument, |w| {
+        w.create_vm(misplaced)
+    });
+
+    let mut spec = vm("configured", root, ds, 1, GIB, 0);
+    spec.folder = Some(vm_folder);
+    spec.extra_config = vec![
+        ("guestinfo.set".into(), "1".into()),
+        ("guestinfo.unset".into(), String::new()),
+    ];
+    let id = w.create_vm(spec).unwrap();
+    let keys: Vec<&str> = w
+        .vm(id)
+        .unwrap()
+        .extra_config
+        .keys()
+        .map(|k| &**k)
+        .collect();
+    assert_eq!(keys, ["guestinfo.set"]);
+}
+
+#[test]
+fn vsphere_8_maximums_are_accepted_and_one_past_them_refused() {
+    let mut w = default_world();
+    let (root, ds) = (cluster_root(&w), shared_ds(&w));
+    let with_disk = |name: &str, capacity_mib| {
+        let mut s = vm(name, root, ds, 1, GIB, 0);
+        s.disks.push(DiskSpec {
+            capacity_mib,
+            thin: true,
+            datastore: None,
+        });
+        s
+    };
+    let with_limit = |name: &str, reservation, limit| {
+        let mut s = vm(name, root, ds, 1, 4 * GIB, 0);
+        s.cpu_alloc = VmAllocation {
+            reservation,
+            limit: Some(limit),
+        };
+        s
+    };
+    let tib = 1024 * GIB;
+    for ok in [
+        vm(&"n".repeat(80), root, ds, 1, GIB, 0),
+        vm("mem-24t", root, ds, 1, 24 * tib, 0),
+        with_disk("disk-62t", 62 * tib),
+        with_limit("limit-at-reservation", 1000, 1000),
+        with_limit("limit-above-reservation", 1000, 1001),
+    ] {
+        let name = ok.name.clone();
+        w.create_vm(ok)
+            .unwrap_or_else(|e| panic!("{name} should be valid: {e}"));
+    }
+    for bad in [
+        vm(&"n".repeat(81), root, ds, 1, GIB, 0),
+        vm("mem-over-24t", root, ds, 1, 24 * tib + 4, 0),
+        with_disk("disk-over-62t", 62 * tib + 1),
+        with_disk("disk-empty", 0),
+        with_limit("limit-below-reservation", 1000, 999),
+    ] {
+        assert_refused(&mut w, FaultKind::InvalidArgument, |w| w.create_vm(bad));
+    }
+}
+
+#[test]
+fn bios_uuids_have_the_random_uuid_layout() {
+    let mut w = default_world();
+    let (root, ds) = (cluster_root(&w), shared_ds(&w));
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..16 {
+        let id = w
+            .create_vm(vm(&format!("u{i}"), root, ds, 1, GIB, 0))
+            .unwrap();
+        let uuid = w.vm(id).unwrap().uuid.clone();
+        let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{uuid}");
+        assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+        // RFC 4122: version 4 (random), variant 10xx.
+        assert_eq!(&uuid[14..15], "4", "{uuid}");
+        assert!("89ab".contains(&uuid[19..20]), "{uuid}");
+        assert!(seen.insert(uuid), "uuids are unique");
+    }
+}
