@@ -90,7 +90,7 @@ pub fn parse_request(body: &[u8]) -> Result<Request, SoapError> {
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| SoapError::Malformed(format!("body is not UTF-8: {e}")))?;
-    let root = parse_document(text)?;
+    let mut root = parse_document(text)?;
     if root.name != "Envelope" {
         return Err(SoapError::Malformed(format!(
             "root element is `{}`, not a SOAP Envelope",
@@ -98,15 +98,19 @@ pub fn parse_request(body: &[u8]) -> Result<Request, SoapError> {
         )));
     }
     let body = root
-        .child("Body")
+        .children
+        .iter()
+        .position(|c| c.name == "Body")
+        .map(|i| root.children.swap_remove(i))
         .ok_or_else(|| SoapError::Malformed("the Envelope has no Body".into()))?;
     let method = body
         .children
-        .first()
+        .into_iter()
+        .next()
         .ok_or_else(|| SoapError::Malformed("the Body holds no method element".into()))?;
     Ok(Request {
         method: method.name.clone(),
-        body: method.clone(),
+        body: method,
     })
 }
 
@@ -122,8 +126,11 @@ fn utf8(bytes: &[u8]) -> Result<String, SoapError> {
 }
 
 fn open(start: &BytesStart<'_>) -> Result<Element, SoapError> {
+    let qname = start.name();
+    let name = std::str::from_utf8(local(qname.as_ref()))
+        .map_err(|e| SoapError::Malformed(e.to_string()))?;
     let mut el = Element {
-        name: utf8(local(start.name().as_ref()))?,
+        name: name.to_string(),
         ..Element::default()
     };
     for attr in start.attributes() {
@@ -292,18 +299,26 @@ pub fn fault(fault_type: &str, message: &str, fields: &str) -> String {
 }
 
 /// Appends `text` with XML's five special characters escaped.
+/// Control characters other than tab, newline and carriage return are dropped (XML 1.0 cannot
+/// carry them). Runs without special characters are copied whole.
 pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
-            c => out.push(c),
-        }
+    let mut clean = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let replacement = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b'\'' => "&apos;",
+            b if b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t') => "",
+            _ => continue,
+        };
+        // Every byte matched above is ASCII, so `i` is a character boundary.
+        out.push_str(&text[clean..i]);
+        out.push_str(replacement);
+        clean = i + 1;
     }
+    out.push_str(&text[clean..]);
 }
 
 #[cfg(test)]
@@ -372,5 +387,8 @@ mod tests {
         let mut s = String::new();
         escape_into(&mut s, "<a href=\"x\">&'\u{1}");
         assert_eq!(s, "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+        s.clear();
+        escape_into(&mut s, "Photon – Container\tv1\u{7}, ünï <x>");
+        assert_eq!(s, "Photon – Container\tv1, ünï &lt;x&gt;");
     }
 }

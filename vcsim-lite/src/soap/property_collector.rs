@@ -55,10 +55,20 @@ pub fn wrong_this(expected: &str, o: &Obj) -> SoapError {
     ))
 }
 
-fn write_content(out: &mut String, tag: &str, o: &Obj, props: &[(String, Value)]) {
-    let _ = write!(out, "<{tag}><obj type=\"{}\">", o.type_name());
+/// Writes `<obj type="T">id</obj>`.
+fn write_obj(out: &mut String, o: &Obj) {
+    out.push_str("<obj type=\"");
+    out.push_str(o.type_name());
+    out.push_str("\">");
     escape_into(out, &o.id());
     out.push_str("</obj>");
+}
+
+fn write_content(out: &mut String, tag: &str, o: &Obj, props: &[(String, Value)]) {
+    out.push('<');
+    out.push_str(tag);
+    out.push('>');
+    write_obj(out, o);
     for (name, v) in props {
         out.push_str("<propSet><name>");
         escape_into(out, name);
@@ -66,7 +76,9 @@ fn write_content(out: &mut String, tag: &str, o: &Obj, props: &[(String, Value)]
         v.write_any(out, "val");
         out.push_str("</propSet>");
     }
-    let _ = write!(out, "</{tag}>");
+    out.push_str("</");
+    out.push_str(tag);
+    out.push('>');
 }
 
 /// Evaluates every spec in `specSet`, giving one written `ObjectContent` per object.
@@ -312,24 +324,17 @@ fn diff(before: &Reported, now: &Reported) -> String {
         if old.is_some() && changes.is_empty() {
             continue;
         }
-        let _ = write!(
-            out,
-            "<objectSet><kind>{kind}</kind><obj type=\"{}\">",
-            o.type_name()
-        );
-        escape_into(&mut out, &o.id());
-        out.push_str("</obj>");
+        out.push_str("<objectSet><kind>");
+        out.push_str(kind);
+        out.push_str("</kind>");
+        write_obj(&mut out, o);
         out.push_str(&changes);
         out.push_str("</objectSet>");
     }
     for o in before.keys().filter(|o| !now.contains_key(*o)) {
-        let _ = write!(
-            out,
-            "<objectSet><kind>leave</kind><obj type=\"{}\">",
-            o.type_name()
-        );
-        escape_into(&mut out, &o.id());
-        out.push_str("</obj></objectSet>");
+        out.push_str("<objectSet><kind>leave</kind>");
+        write_obj(&mut out, o);
+        out.push_str("</objectSet>");
     }
     out
 }

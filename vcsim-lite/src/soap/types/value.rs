@@ -134,9 +134,7 @@ impl Value {
     fn write_scalar(&self, out: &mut String) {
         match self {
             Value::Str(v) => escape_into(out, v),
-            Value::Int(v) | Value::Long(v) => {
-                let _ = write!(out, "{v}");
-            }
+            Value::Int(v) | Value::Long(v) => push_int(out, *v),
             Value::Bool(v) => out.push_str(if *v { "true" } else { "false" }),
             Value::Time(t) => {
                 let _ = write!(out, "{t}");
@@ -169,19 +167,21 @@ impl Value {
                 }
             }
             Value::Ref(ty, _) => {
-                let _ = write!(out, "<{name} type=\"{ty}\">");
+                open_with(out, name, " type=\"", ty);
                 self.write_scalar(out);
-                let _ = write!(out, "</{name}>");
+                close(out, name);
             }
             Value::Obj(d) => {
-                let _ = write!(out, "<{name} xsi:type=\"{}\">", d.ty);
+                open_with(out, name, " xsi:type=\"", d.ty);
                 self.write_scalar(out);
-                let _ = write!(out, "</{name}>");
+                close(out, name);
             }
             _ => {
-                let _ = write!(out, "<{name}>");
+                out.push('<');
+                out.push_str(name);
+                out.push('>');
                 self.write_scalar(out);
-                let _ = write!(out, "</{name}>");
+                close(out, name);
             }
         }
     }
@@ -191,7 +191,9 @@ impl Value {
         match self {
             Value::Any(v) => v.write_any(out, name),
             Value::List(item, items) => {
-                let _ = write!(out, "<{name} xsi:type=\"ArrayOf");
+                out.push('<');
+                out.push_str(name);
+                out.push_str(" xsi:type=\"ArrayOf");
                 let mut cs = item.chars();
                 if let Some(c) = cs.next() {
                     out.push(c.to_ascii_uppercase());
@@ -201,29 +203,77 @@ impl Value {
                 for v in items {
                     v.write_field(out, item);
                 }
-                let _ = write!(out, "</{name}>");
+                close(out, name);
             }
             Value::Ref(ty, _) => {
-                let _ = write!(
-                    out,
-                    "<{name} type=\"{ty}\" xsi:type=\"ManagedObjectReference\">"
-                );
+                out.push('<');
+                out.push_str(name);
+                out.push_str(" type=\"");
+                out.push_str(ty);
+                out.push_str("\" xsi:type=\"ManagedObjectReference\">");
                 self.write_scalar(out);
-                let _ = write!(out, "</{name}>");
+                close(out, name);
             }
             _ => {
                 let ty = self.xsd_type().unwrap_or("xsd:string");
-                let _ = write!(out, "<{name} xsi:type=\"{ty}\">");
+                open_with(out, name, " xsi:type=\"", ty);
                 self.write_scalar(out);
-                let _ = write!(out, "</{name}>");
+                close(out, name);
             }
         }
+    }
+}
+
+/// Writes `<name{attr}{value}">` (`attr` ends with the opening quote).
+fn open_with(out: &mut String, name: &str, attr: &str, value: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push_str(attr);
+    out.push_str(value);
+    out.push_str("\">");
+}
+
+/// Writes `</name>`.
+fn close(out: &mut String, name: &str) {
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Writes an integer in decimal (what `write!` does, without the formatting machinery: a
+/// response holds dozens of them).
+pub fn push_int(out: &mut String, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_are_written_as_format_writes_them() {
+        for v in [0, 7, -7, 10, 4096, -1_000_000, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_int(&mut out, v);
+            assert_eq!(out, v.to_string());
+        }
+    }
 
     #[test]
     fn any_positions_carry_xsi_types_and_fields_do_not_for_scalars() {
@@ -252,6 +302,12 @@ mod tests {
         assert_eq!(
             Value::Obj(d).at(&["level"]),
             Some(&Value::Enum("SharesLevel", "normal"))
+        );
+        out.clear();
+        Value::Ref("Folder", "group-d1".into()).write_any(&mut out, "val");
+        assert_eq!(
+            out,
+            "<val type=\"Folder\" xsi:type=\"ManagedObjectReference\">group-d1</val>"
         );
         out.clear();
         Value::List("string", vec![s("a"), s("b")]).write_any(&mut out, "val");
