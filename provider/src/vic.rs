@@ -68,7 +68,12 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .into_iter()
             .filter(|c| !before.contains(&c.container_id))
         {
-            Self::charge(&mut usage, &c, true);
+            Self::charge(
+                &mut usage,
+                c.cpu_request_millis,
+                c.memory_request_bytes,
+                true,
+            );
         }
         Ok(added)
     }
@@ -101,8 +106,8 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         f.insert(crate::cache::key(ns, name), err.clone());
     }
 
-    fn charge(usage: &mut Usage, pod: &CachedPod, add: bool) {
-        let (cpu, mem) = (pod.cpu_request_millis, pod.memory_request_bytes);
+    /// Adds (or gives back) one pod's `cpu` millicores and `mem` bytes of requests.
+    fn charge(usage: &mut Usage, cpu: u64, mem: u64, add: bool) {
         if add {
             usage.cpu_request_millis = usage.cpu_request_millis.saturating_add(cpu);
             usage.memory_request_bytes = usage.memory_request_bytes.saturating_add(mem);
@@ -138,9 +143,8 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             let json = crate::cache::stored_json(pod);
             let id = creator::create_stored(&self.client, &self.client, pod, &json)?;
             self.cache.insert(pod, json, id.clone());
-            if let Some(cached) = self.cache.get(&ns, &name) {
-                Self::charge(&mut usage, &cached, true);
-            }
+            let (cpu, mem) = (size.cpu_request_millis, size.memory_request_bytes);
+            Self::charge(&mut usage, cpu, mem, true);
             id
         };
         let started = starter::start(&self.client, &id);
@@ -176,11 +180,9 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .unwrap_or(DEFAULT_GRACE_SECS);
         deleter::delete(&self.client, &cached.container_id, &cached.volumes, grace)?;
         if self.cache.remove(&ns, &name).is_some() {
-            Self::charge(
-                &mut self.admission.lock().unwrap_or_else(|p| p.into_inner()),
-                &cached,
-                false,
-            );
+            let mut usage = self.admission.lock().unwrap_or_else(|p| p.into_inner());
+            let (cpu, mem) = (cached.cpu_request_millis, cached.memory_request_bytes);
+            Self::charge(&mut usage, cpu, mem, false);
         }
         self.failures
             .lock()
