@@ -25,9 +25,11 @@ clippy:
 unit:
 	$(CARGO) test --workspace
 
-## bench: world lifecycle throughput (divan), 10,000-VM build, Port Layer API over loopback (wrk + http_load)
+## bench: world lifecycle throughput (divan), SOAP requests in process (divan), 10,000-VM build,
+## Port Layer API over loopback (wrk + http_load); bash vcsim-lite/benches/soap_bench.sh for pyVmomi
 bench:
 	$(CARGO) bench -p vcsim-lite --bench world
+	$(CARGO) bench -p vcsim-lite --bench soap
 	$(CARGO) run --release -q -p vcsim-lite --example build_large -- 10000
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	bash vcsim-lite/benches/http_bench.sh
