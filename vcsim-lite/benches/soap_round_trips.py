@@ -7,7 +7,8 @@ Each server gets one keep-alive connection (Python's http.client, as pyVmomi use
 body sent separately), a Login, then `CurrentTime` calls. The servers take turns, COUNT calls
 each per round, so load from elsewhere on the machine falls on all of them alike. Prints each
 server's CPU microseconds per round trip (min and median over rounds), read from
-/proc/PID/task/*/schedstat (all threads, nanoseconds). A server that is not vcsim-lite (the
+/proc/PID/task/*/schedstat (all threads, nanoseconds). --think-us keeps the client busy before
+each request, as pyVmomi is, so the server wakes from idle as it does under bench_pyvmomi.py. A server that is not vcsim-lite (the
 `sdk_floor` example) answers every request the same way; only its CPU is of interest.
 """
 import argparse
@@ -15,6 +16,7 @@ import http.client
 import os
 import ssl
 import statistics
+import time
 
 ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<soapenv:Envelope '
@@ -54,7 +56,12 @@ class Server:
         self.per_round = []
         self.response_bytes = 0
 
-    def post(self, body):
+    def post(self, body, think=0.0):
+        if think:
+            # Busy, like pyVmomi decoding the last answer and encoding the next call.
+            end = time.perf_counter() + think
+            while time.perf_counter() < end:
+                pass
         self.conn.request("POST", "/sdk", body.encode(), self.headers)
         r = self.conn.getresponse()
         cookie = r.getheader("Set-Cookie")
@@ -73,6 +80,8 @@ def main():
     ap.add_argument("servers", nargs="+", help="NAME:http|https:PORT:PID")
     ap.add_argument("--count", type=int, default=250)
     ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--think-us", type=float, default=0.0,
+                    help="client CPU time before each request (pyVmomi spends about 400 us)")
     a = ap.parse_args()
     servers = [Server(s) for s in a.servers]
     for s in servers:
@@ -83,7 +92,7 @@ def main():
         for s in servers:
             c0 = cpu_seconds(s.pid)
             for _ in range(a.count):
-                s.post(CURRENT_TIME)
+                s.post(CURRENT_TIME, a.think_us / 1e6)
             s.per_round.append(1e6 * (cpu_seconds(s.pid) - c0) / a.count)
     for s in servers:
         r = sorted(s.per_round)
