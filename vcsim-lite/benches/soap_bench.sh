@@ -3,7 +3,8 @@
 #  1. ../shared/peers/bench_pyvmomi.py (pyVmomi task lifecycles over TLS) against
 #     `vcsim-lite serve` and simvc, ROUNDS times each, alternating, with the same COUNT;
 #  2. soap_round_trips.py: server CPU per pyVmomi-shaped round trip for the sdk_floor example
-#     (bare TCP, bare TLS, hyper over TLS) and vcsim-lite, taking turns.
+#     (bare TCP, bare TLS, hyper over TLS) and vcsim-lite, taking turns, with the client back
+#     to back and then busy 400 us before each request (pyVmomi's pace).
 # Usage: vcsim-lite/benches/soap_bench.sh [COUNT] [ROUNDS]   (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,4 +50,7 @@ for mode in tcp tls hyper; do
 done
 lite $port
 SPECS+=("vcsim-lite:https:$port:$SERVER")
+echo "-- client back to back"
 "$PY" vcsim-lite/benches/soap_round_trips.py "${SPECS[@]}"
+echo "-- client busy 400 us before each request, as pyVmomi is"
+"$PY" vcsim-lite/benches/soap_round_trips.py "${SPECS[@]}" --count 100 --think-us 400
