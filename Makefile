@@ -27,10 +27,12 @@ clippy:
 unit:
 	$(CARGO) test --workspace
 
-## bench: world, port layer and pod lifecycles (divan), 10,000-VM build, 100,000 pod lifecycles and
-## 100,000 resident pods, Port Layer API over loopback (wrk + http_load)
+## bench: world, port layer and pod lifecycles (divan), SOAP requests in process (divan), 10,000-VM
+## build, 100,000 pod lifecycles and 100,000 resident pods, Port Layer API over loopback (wrk +
+## http_load); bash vcsim-lite/benches/soap_bench.sh for pyVmomi vs simvc
 bench:
 	$(CARGO) bench -p vcsim-lite --bench world
+	$(CARGO) bench -p vcsim-lite --bench soap
 	$(CARGO) run --release -q -p vcsim-lite --example build_large -- 10000
 	$(CARGO) run --release -q -p vcsim-lite --example provider_load -- cycle 100000
 	$(CARGO) run --release -q -p vcsim-lite --example provider_load -- resident 100000

@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use tokio_rustls::TlsAcceptor;
@@ -95,12 +95,12 @@ async fn serve_connection<I>(io: I, service: SoapService, watcher: Watcher)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .serve_connection(
-            TokioIo::new(io),
-            service_fn(move |req| service.clone().serve(req)),
-        );
+    // No timer, so no header read timeout: an idle client's kept-alive connection stays open
+    // (pyVmomi does not retry a request on a connection the server closed).
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(
+        TokioIo::new(io),
+        service_fn(move |req| service.clone().serve(req)),
+    );
     if let Err(e) = watcher.watch(conn).await {
         tracing::debug!(error = %e, "sdk connection ended");
     }

@@ -53,13 +53,32 @@ impl fmt::Display for SimTime {
         let secs = self.0 / 1_000_000;
         let (days, rem) = (secs / 86_400, secs % 86_400);
         let (y, m, d) = civil_from_days(days as i64);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        if !(0..10_000).contains(&y) {
+            return write!(
+                f,
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60
+            );
+        }
+        // The usual case written digit by digit: SOAP responses carry several times each, and
+        // the formatting machinery cost more than the rest of a `TaskInfo`.
+        let mut buf = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u64);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, rem / 3600);
+        put(14, 2, rem % 3600 / 60);
+        put(17, 2, rem % 60);
+        put(20, 6, micros);
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -124,6 +143,21 @@ mod tests {
         // 2024-02-29T12:34:56.789Z
         let t = SimTime(1_709_210_096_789_000);
         assert_eq!(t.to_string(), "2024-02-29T12:34:56.789000Z");
+    }
+
+    #[test]
+    fn formats_every_field_width_and_far_years() {
+        // 1970-01-01T00:00:00.000001Z, 1999-12-31T23:59:59.999999Z.
+        assert_eq!(SimTime(1).to_string(), "1970-01-01T00:00:00.000001Z");
+        assert_eq!(
+            SimTime(946_684_799_999_999).to_string(),
+            "1999-12-31T23:59:59.999999Z"
+        );
+        // Year 10000 and beyond keep every digit.
+        assert_eq!(
+            SimTime(253_402_300_800_000_000).to_string(),
+            "10000-01-01T00:00:00.000000Z"
+        );
     }
 
     #[test]
