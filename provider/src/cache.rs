@@ -86,6 +86,19 @@ pub fn stored_json(pod: &Pod) -> String {
     serde_json::to_string(&kept).unwrap_or_default()
 }
 
+/// The task ids of a pod VM's containers after the first (the first runs as the VM's own
+/// process), read from the pod object in its annotations; empty when there is none.
+pub fn task_ids(annotations: &BTreeMap<String, String>) -> Vec<String> {
+    let Some(pod) = annotations
+        .get(POD_OBJECT)
+        .and_then(|s| serde_json::from_str::<Pod>(s).ok())
+    else {
+        return Vec::new();
+    };
+    let containers = pod.spec.map(|s| s.containers).unwrap_or_default();
+    containers.into_iter().skip(1).map(|c| c.name).collect()
+}
+
 /// The cache key of a pod.
 pub fn key(namespace: &str, name: &str) -> String {
     [namespace, "/", name].concat()

@@ -127,6 +127,21 @@ fn status_of(v: &Value) -> ContainerStatus {
     }
 }
 
+/// A task's session from a `GET /tasks` (Inspect) answer.
+fn task_session(v: &Value, id: &str) -> SessionStatus {
+    SessionStatus {
+        id: v["id"].as_str().unwrap_or(id).to_string(),
+        state: v["state"].as_str().unwrap_or_default().to_string(),
+        started: v["status"].as_str().unwrap_or_default().to_string(),
+        exit_code: v["exitCode"]
+            .as_i64()
+            .and_then(|c| i32::try_from(c).ok())
+            .unwrap_or(0),
+        start_time: i64_of(&v["startTime"]),
+        stop_time: i64_of(&v["stopTime"]),
+    }
+}
+
 impl PortLayerApi for HttpClient {
     fn create(&self, spec: &ContainerSpec) -> ApiResult<(String, String)> {
         let body = json!({"name": spec.name, "numCPUs": spec.num_cpus, "memoryMB": spec.memory_mb, "annotations": spec.annotations});
@@ -262,12 +277,24 @@ impl PortLayerApi for HttpClient {
         .map(|_| ())
     }
 
+    /// The container's info carries only its primary process; the sessions of a pod's other
+    /// containers are tasks, read with Inspect through a handle.
     fn info(&self, id: &str) -> ApiResult<ContainerStatus> {
-        Ok(status_of(&self.pl(
-            "GET",
-            &format!("/containers/info/{id}"),
-            None,
-        )?))
+        let mut status = status_of(&self.pl("GET", &format!("/containers/info/{id}"), None)?);
+        let tasks = crate::cache::task_ids(&status.annotations);
+        if tasks.is_empty() {
+            return Ok(status);
+        }
+        let handle = self.handle(id)?;
+        for task in tasks {
+            match self.pl("GET", &format!("/tasks?handle={handle}&id={task}"), None) {
+                Ok(v) => status.sessions.push(task_session(&v, &task)),
+                // Not joined (yet): the container shows as waiting.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(status)
     }
 
     fn list(&self) -> ApiResult<Vec<ContainerStatus>> {

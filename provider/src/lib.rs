@@ -15,6 +15,7 @@ pub mod cache;
 pub mod client;
 pub mod error;
 pub mod http_client;
+pub mod kubelet;
 pub mod node;
 pub mod operations;
 pub mod quantity;

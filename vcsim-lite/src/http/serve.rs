@@ -161,7 +161,17 @@ pub async fn serve_all(
     sdk: Option<SdkListen>,
     ready: impl FnOnce(Bound),
 ) -> std::io::Result<()> {
-    let shared = Shared::new(stack, speed);
+    serve_shared(Shared::new(stack, speed), listen, sdk, ready).await
+}
+
+/// [`serve_all`] over a stack that is already shared, so other users in this process (such
+/// as an in-process provider) see the same world as the APIs.
+pub async fn serve_shared(
+    shared: Shared,
+    listen: Listen,
+    sdk: Option<SdkListen>,
+    ready: impl FnOnce(Bound),
+) -> std::io::Result<()> {
     let sdk_service = sdk
         .as_ref()
         .map(|s| SoapService::new(shared.clone(), s.config.clone()));

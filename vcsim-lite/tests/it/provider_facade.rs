@@ -226,6 +226,43 @@ fn the_provider_runs_pods_over_http_against_a_served_world() {
     assert!(again.get_pod("a", "web").is_none());
 }
 
+/// A pod of two containers reads the same over HTTP as in process: the second container's
+/// session is a task, which the HTTP client inspects through a handle.
+#[test]
+fn a_multi_container_pod_reads_the_same_over_http_as_in_process() {
+    let mut two = pod("a", "pair", "500m", "256Mi");
+    if let Some(spec) = two.spec.as_mut() {
+        let mut side = spec.containers[0].clone();
+        side.name = "side".into();
+        spec.containers.push(side);
+    }
+    let (c, _shared) = stack(&[]);
+    let local = provider(c);
+    local.create_pod(&two).unwrap();
+    let (pl, docker) = crate::support::serve(crate::support::stack_with(VchConfig::new("vk"), &[]));
+    let http = provider::http_client::HttpClient::new(
+        &format!("http://{pl}"),
+        &format!("http://{docker}"),
+        std::time::Duration::from_secs(5),
+    );
+    let remote = VicProvider::new(http, NodeConfig::default());
+    remote.create_pod(&two).unwrap();
+    let running = |p: &Pod| {
+        let s = p.status.as_ref().unwrap();
+        let states: Vec<bool> = s
+            .container_statuses
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| c.state.as_ref().is_some_and(|st| st.running.is_some()))
+            .collect();
+        (s.phase.clone(), states)
+    };
+    let want = (Some("Running".to_string()), vec![true, true]);
+    assert_eq!(running(&local.get_pod("a", "pair").unwrap()), want);
+    assert_eq!(running(&remote.get_pod("a", "pair").unwrap()), want);
+}
+
 /// Deleting waits as a kubelet does: the deletion's grace period, else the pod's
 /// terminationGracePeriodSeconds, else 30 s (for a guest that ignores its stop signal).
 #[test]
