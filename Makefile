@@ -5,7 +5,7 @@ CASES ?= 5000
 FUZZ_CASES ?= 20000
 FUZZ_STEPS ?= 30
 
-.PHONY: run inventory test fmt-check clippy unit bench fuzz mutants mutants-world mutants-provider clean
+.PHONY: run inventory test fmt-check clippy unit e2e bench-k8s bench fuzz mutants mutants-world mutants-provider clean
 
 ## run: serve the default inventory with one VCH: Port Layer API on :2377, Docker API on :2375
 run:
@@ -26,6 +26,16 @@ clippy:
 
 unit:
 	$(CARGO) test --workspace
+
+## e2e: the provider as a node of a real Kubernetes 1.20 control plane on loopback (etcd,
+##      kube-apiserver, kube-scheduler built once from Debian's source package, 6-10 min, cached
+##      in ~/.cache/vcsim-lite); needs ../shared/k8s
+e2e:
+	bash scripts/e2e.sh
+
+## bench-k8s: pods per second from `kubectl apply` of 500 pods to all Running, node CPU and RSS
+bench-k8s:
+	bash scripts/k8s_pods_bench.sh 500
 
 ## bench: world, port layer and pod lifecycles (divan), SOAP requests in process (divan), 10,000-VM
 ## build, 100,000 pod lifecycles and 100,000 resident pods, Port Layer API over loopback (wrk +
