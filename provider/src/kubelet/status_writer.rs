@@ -173,3 +173,49 @@ impl StatusWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> Arc<StatusWriter> {
+        StatusWriter::new(Arc::new(|_: &str, _: &str| None))
+    }
+
+    #[test]
+    fn marks_coalesce_and_a_pod_is_never_written_twice_at_once() {
+        let w = writer();
+        w.mark("ns/a".into());
+        w.mark("ns/a".into());
+        w.mark("ns/b".into());
+        assert_eq!(w.pending(), 2);
+        assert_eq!(w.take().as_deref(), Some("ns/a"));
+        // Marked again while its write is under way: waits for that write to finish.
+        w.mark("ns/a".into());
+        assert_eq!(w.take().as_deref(), Some("ns/b"));
+        assert_eq!(w.take(), None);
+        assert_eq!(w.pending(), 3);
+        w.state().busy.remove("ns/a");
+        assert_eq!(w.take().as_deref(), Some("ns/a"));
+    }
+
+    #[test]
+    fn fixed_statuses_are_kept_until_cleared_or_forgotten() {
+        let w = writer();
+        let failed = PodStatus {
+            phase: Some("Failed".into()),
+            ..Default::default()
+        };
+        w.set_fixed("ns/a".into(), "u1".into(), failed.clone());
+        assert_eq!(
+            w.state().fixed.get("ns/a"),
+            Some(&("u1".to_string(), failed))
+        );
+        assert_eq!(w.pending(), 1);
+        w.clear_fixed("ns/a");
+        assert!(w.state().fixed.is_empty());
+        w.state().written.insert("ns/a".into(), Value::Null);
+        w.forget("ns/a");
+        assert!(w.state().written.is_empty());
+    }
+}
