@@ -248,6 +248,9 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
                 operating_system: node::OPERATING_SYSTEM.to_string(),
                 architecture: "amd64".into(),
                 kubelet_version: "v1.20.2-vcsim-lite".into(),
+                // What runs the pods: each is a VM of VIC's Photon OS container guest.
+                os_image: "Photon OS (VIC container VMs)".into(),
+                container_runtime_version: "vic://".into(),
                 ..Default::default()
             }),
             ..Default::default()

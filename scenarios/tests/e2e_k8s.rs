@@ -325,6 +325,10 @@ fn pods_run_as_pod_vms_on_a_node_of_a_real_cluster() {
     });
     assert_eq!(n["spec"]["taints"][0]["key"], "virtual-kubelet.io/provider");
     assert_eq!(n["metadata"]["labels"]["type"], "virtual-kubelet");
+    assert_eq!(
+        n["status"]["addresses"][0],
+        serde_json::json!({"type": "Hostname", "address": NODE})
+    );
     let vch = world.vch_info().expect("VCH info");
     let cores = (vch.cpu_mhz / 2400).to_string();
     assert_eq!(

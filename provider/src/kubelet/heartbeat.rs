@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeStatus};
+use k8s_openapi::api::core::v1::{Node, NodeAddress, NodeCondition, NodeStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -16,8 +16,13 @@ use super::{KubeletConfig, KubeletError, blocking, wall_now};
 use crate::client::{PersonaApi, PortLayerApi};
 use crate::vic::VicProvider;
 
-/// The node's status now, its conditions stamped against `before`.
-async fn current_status<C>(provider: &Arc<VicProvider<C>>, before: &[NodeCondition]) -> NodeStatus
+/// The node's status now, its conditions stamped against `before`; its addresses include its
+/// name as Hostname, as a kubelet reports it.
+async fn current_status<C>(
+    provider: &Arc<VicProvider<C>>,
+    name: &str,
+    before: &[NodeCondition],
+) -> NodeStatus
 where
     C: PortLayerApi + PersonaApi + Send + Sync + 'static,
 {
@@ -34,6 +39,10 @@ where
             ..Default::default()
         },
     };
+    status.addresses.get_or_insert_default().push(NodeAddress {
+        type_: "Hostname".to_string(),
+        address: name.to_string(),
+    });
     let now = Time(wall_now());
     if let Some(conditions) = status.conditions.as_mut() {
         node_object::stamp(conditions, before, &now);
@@ -69,7 +78,7 @@ where
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    let status = current_status(provider, &before).await;
+    let status = current_status(provider, name, &before).await;
     let wanted = node_object::node(name, status.clone());
     match nodes.create(&PostParams::default(), &wanted).await {
         Ok(_) => {}
@@ -112,7 +121,7 @@ pub async fn status_loop<C>(
     tick.tick().await;
     loop {
         tick.tick().await;
-        let status = current_status(&provider, &conditions).await;
+        let status = current_status(&provider, &cfg.node_name, &conditions).await;
         let patch = json!({ "status": status });
         match nodes
             .patch_status(
