@@ -88,11 +88,11 @@ pub fn run(args: KubeletArgs) -> Result<(), String> {
                 tracing::info!(seed, "world in process");
                 let client = InProcess::new(shared.clone());
                 if args.serve {
-                    tokio::try_join!(
-                        args.listen.serve(shared, seed),
-                        node_until_stopped(kube, client, node, cfg)
-                    )
-                    .map(|_| ())
+                    // The node stops at SIGTERM as well as Ctrl-C; the APIs go with it.
+                    tokio::select! {
+                        r = args.listen.serve(shared, seed) => r,
+                        r = node_until_stopped(kube, client, node, cfg) => r,
+                    }
                 } else {
                     node_until_stopped(kube, client, node, cfg).await
                 }
