@@ -14,20 +14,26 @@ k8s_prereqs() {
   if [ ${#missing[@]} -gt 0 ]; then
     echo "k8s: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get update -qq || return 1
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
   fi
 }
 
-# Builds kube-apiserver and kube-scheduler 1.20.2 (and fetches kubectl) unless cached.
+# Builds kube-apiserver and kube-scheduler 1.20.2 (and fetches kubectl) unless cached; at most
+# 30 minutes (6-10 on 2 idle cores).
 k8s_binaries() {
   [ -d "$K8S_SCRIPTS" ] || { echo "k8s: $K8S_SCRIPTS not found (the control plane scripts)" >&2; return 1; }
-  k8s_prereqs
+  k8s_prereqs || return 1
   if [ ! -x "$K8S_OUT/bin/kube-apiserver" ] || [ ! -x "$K8S_OUT/bin/kube-scheduler" ] \
       || [ ! -x "$K8S_OUT/bin/kubectl" ]; then
     echo "k8s: building kube-apiserver and kube-scheduler 1.20.2 into $K8S_OUT (6-10 min, once)"
-    bash "$K8S_SCRIPTS/build-kube.sh" "$K8S_OUT"
+    # Each step is checked by hand: callers may run this where `set -e` does not apply.
+    timeout 1800 bash "$K8S_SCRIPTS/build-kube.sh" "$K8S_OUT" || return 1
     rm -rf "$K8S_OUT/work"   # the 2 GB build tree; the binaries are all that is needed
   fi
+  for b in kube-apiserver kube-scheduler kubectl; do
+    [ -x "$K8S_OUT/bin/$b" ] || { echo "k8s: $K8S_OUT/bin/$b is missing" >&2; return 1; }
+  done
 }
 
 # Starts the control plane in a fresh directory; sets KUBECONFIG and KUBECTL.
