@@ -96,9 +96,34 @@ fn pods(sut: &Sut, model: &Model) -> Check {
     Ok(())
 }
 
+/// What a pod check looks at, named only when the check fails (a step checks every pod, so
+/// formatting names up front was a large part of a step's cost).
+struct At<'a> {
+    key: PodKey,
+    container: Option<&'a str>,
+    what: &'a str,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pod {}/{}", self.key.0, self.key.1)?;
+        if let Some(c) = self.container {
+            write!(f, " container {c}")?;
+        }
+        write!(f, " {}", self.what)
+    }
+}
+
 fn pod_status(key: PodKey, pod: &Pod, want: &PodState) -> Check {
-    let at = |what: &str| format!("pod {}/{} {what}", key.0, key.1);
-    let status = pod.status.clone().unwrap_or_default();
+    let at = |what| At {
+        key,
+        container: None,
+        what,
+    };
+    let status = pod
+        .status
+        .as_ref()
+        .ok_or_else(|| at("has no status").to_string())?;
     eq(
         at("phase"),
         status.phase.as_deref(),
@@ -112,14 +137,19 @@ fn pod_status(key: PodKey, pod: &Pod, want: &PodState) -> Check {
         status.pod_ip.is_some(),
         want.phase == Phase::Running,
     )?;
-    let containers = status.container_statuses.unwrap_or_default();
+    let containers = status.container_statuses.as_deref().unwrap_or_default();
     eq(
         at("container statuses"),
         containers.len(),
         want.shape.containers.len(),
     )?;
-    for c in &containers {
-        container_status(&at(&format!("container {}", c.name)), c, want)?;
+    for c in containers {
+        let at = |what| At {
+            key,
+            container: Some(&c.name),
+            what,
+        };
+        container_status(at, c, want)?;
     }
     if let Some(labels) = &want.labels {
         let got = pod.metadata.labels.clone().unwrap_or_default();
@@ -128,29 +158,35 @@ fn pod_status(key: PodKey, pod: &Pod, want: &PodState) -> Check {
     Ok(())
 }
 
-fn container_status(at: &str, c: &ContainerStatus, want: &PodState) -> Check {
-    let state = c.state.clone().unwrap_or_default();
+fn container_status<'a>(
+    at: impl Fn(&'a str) -> At<'a>,
+    c: &ContainerStatus,
+    want: &PodState,
+) -> Check {
+    let state = c.state.as_ref();
     match want.phase {
         Phase::Running => {
             let started = state
-                .running
-                .and_then(|r| r.started_at)
+                .and_then(|s| s.running.as_ref())
+                .and_then(|r| r.started_at.as_ref())
                 .map(|t| t.0.as_second());
             let want_started = want.started_at.and_then(|s| i64::try_from(s).ok());
-            eq(format!("{at} started at"), started, want_started)
+            eq(at("started at"), started, want_started)
         }
         Phase::Failed => {
-            let t = state.terminated.unwrap_or_default();
+            let t = state.and_then(|s| s.terminated.as_ref());
             eq(
-                format!("{at} exit"),
-                (t.exit_code, t.reason.as_deref()),
-                (143, Some("Error")),
+                at("exit"),
+                t.map(|t| (t.exit_code, t.reason.as_deref())),
+                Some((143, Some("Error"))),
             )
         }
         Phase::Pending => eq(
-            format!("{at} waiting"),
-            state.waiting.and_then(|w| w.reason),
-            Some("ContainerCreating".to_string()),
+            at("waiting"),
+            state
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.as_deref()),
+            Some("ContainerCreating"),
         ),
     }
 }
@@ -291,15 +327,17 @@ fn node(sut: &Sut, model: &Model) -> Check {
 
 fn storage(sut: &Sut, model: &Model) -> Check {
     let st = sut.shared.lock();
-    let layers: BTreeSet<String> = st
+    let layers: BTreeSet<&str> = st
         .portlayer
         .images()
-        .list(&sut.store, &[])
+        .layer_ids(&sut.store)
         .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|i| i.id)
         .collect();
-    eq("image layers", &layers, &model.layers)?;
+    eq(
+        "image layers",
+        &layers,
+        &model.layers.iter().map(String::as_str).collect(),
+    )?;
     let tags: BTreeSet<String> = st
         .persona
         .images()

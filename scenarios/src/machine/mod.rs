@@ -84,6 +84,8 @@ pub struct Case {
     pub sut: Sut,
     /// Its accounting right after it was built.
     pub start: checks::Accounting,
+    /// The step applied last, to name it when the state checks after it fail.
+    pub last: Option<Transition>,
 }
 
 impl StateMachineTest for StackMachine {
@@ -93,24 +95,31 @@ impl StateMachineTest for StackMachine {
     fn init_test(model: &Model) -> Case {
         let sut = Sut::new(&model.setup);
         let start = checks::accounting_of(&sut.shared.lock().world);
-        Case { sut, start }
+        Case {
+            sut,
+            start,
+            last: None,
+        }
     }
 
     fn apply(mut case: Case, model: &Model, t: Transition) -> Case {
-        // The model has applied `t` already; mirror what `step` does for the stack.
+        // The model has applied `t` already; mirror what `step` does for the stack. The
+        // state checks follow in `check_invariants`, which the runner calls after every step.
         case.sut.apply(&t, model);
         STEPS.fetch_add(1, Ordering::Relaxed);
-        let checked = checks::outcome(&case.sut, &model.expect)
-            .and_then(|()| checks::state(&case.sut, model));
-        if let Err(e) = checked {
+        if let Err(e) = checks::outcome(&case.sut, &model.expect) {
             panic!("step {t:?}: {e}");
         }
+        case.last = Some(t);
         case
     }
 
     fn check_invariants(case: &Case, model: &Model) {
         if let Err(e) = checks::state(&case.sut, model) {
-            panic!("{e}");
+            match &case.last {
+                Some(t) => panic!("step {t:?}: {e}"),
+                None => panic!("initial state: {e}"),
+            }
         }
     }
 

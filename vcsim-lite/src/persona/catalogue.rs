@@ -8,7 +8,7 @@
 //! which the golden test catches.
 
 use std::collections::BTreeMap;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,11 +21,13 @@ pub struct Catalogue {
 }
 
 /// A recipe and, once pulled, the image built from it: building (tars, SHA-256) is a pure
-/// function of the recipe and was the largest cost of a fuzz step, so it happens once.
+/// function of the recipe and was the largest cost of a fuzz step, so it happens once. The
+/// cell is shared by the catalogue's copies (every world starts from a copy of the built-in
+/// one), so each image is built once per process, not once per world.
 #[derive(Clone, Debug)]
 struct Entry {
     recipe: ImageRecipe,
-    built: OnceLock<PulledImage>,
+    built: Arc<OnceLock<PulledImage>>,
 }
 
 impl Entry {
@@ -209,7 +211,7 @@ impl Catalogue {
             recipe.tag.clone(),
             Entry {
                 recipe,
-                built: OnceLock::new(),
+                built: Arc::default(),
             },
         );
         Ok(())

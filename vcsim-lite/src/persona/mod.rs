@@ -134,7 +134,7 @@ impl Persona {
         }
         let (mut written, mut existing) = (Vec::new(), Vec::new());
         for layer in &image.layers {
-            if pl.images().get(&store, &layer.id).is_ok() {
+            if pl.images().require(&store, &layer.id).is_ok() {
                 existing.push(layer.id.clone());
                 continue;
             }

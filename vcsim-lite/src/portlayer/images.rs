@@ -283,6 +283,16 @@ impl ImageStores {
             .ok_or_else(|| PortLayerError::not_found("image", id))
     }
 
+    /// The ids `list` answers with (no `scratch`), in creation order, without building an
+    /// `ImageInfo` for each: what a caller that only compares ids needs.
+    pub fn layer_ids(&self, store: &str) -> Result<impl Iterator<Item = &str>> {
+        let s = self.store(store)?;
+        Ok(s.order
+            .iter()
+            .map(String::as_str)
+            .filter(|id| *id != SCRATCH))
+    }
+
     /// `GET /storage/{store}?ids=`: in creation order. As in VIC, the full list leaves out
     /// `scratch` and a list by ids skips the ids it does not know.
     pub fn list(&self, store: &str, ids: &[String]) -> Result<Vec<ImageInfo>> {

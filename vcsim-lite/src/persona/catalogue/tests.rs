@@ -270,3 +270,20 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn copies_of_a_catalogue_share_the_images_built() {
+    let (a, b) = (Catalogue::builtin(), Catalogue::builtin());
+    let redis_latest = |c: &Catalogue| c.repositories["library/redis"]["latest"].built.clone();
+    let from_a = a.resolve("redis").expect("redis");
+    let built = redis_latest(&b);
+    assert_eq!(built.get(), Some(&from_a), "b sees the image a built");
+    assert!(Arc::ptr_eq(&built, &redis_latest(&a)));
+    // A recipe pushed to one copy is that copy's alone.
+    let mut c = b.clone();
+    let mut recipe = c.repositories["library/redis"]["latest"].recipe.clone();
+    recipe.cmd = vec!["redis-server".into(), "--port".into(), "7000".into()];
+    c.add(recipe).expect("valid recipe");
+    assert_ne!(c.resolve("redis").expect("redis").image_id, from_a.image_id);
+    assert_eq!(b.resolve("redis").expect("redis"), from_a);
+}
