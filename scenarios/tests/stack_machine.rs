@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use proptest_state_machine::prop_state_machine;
-use scenarios::machine::{Expect, StackMachine, cases, long_case, run_case};
+use scenarios::machine::pod::{Amount, ContainerShape, PodShape};
+use scenarios::machine::setup::{HostShape, Limits, Setup};
+use scenarios::machine::{Expect, Model, StackMachine, Transition, cases, long_case, run_case};
 
 /// Steps per case: the length `vcsim-lite fuzz` uses by default, so a seed it persists
 /// replays here.
@@ -33,6 +35,55 @@ fn seed() -> u64 {
         .unwrap_or(0x5eed_u64);
     eprintln!("determinism: VCSIM_SEED={seed}");
     seed
+}
+
+/// A failure the state machine found and shrank while it was written (a pod that cannot fit,
+/// a resized update, a delete, then a create), kept as its steps: a persisted seed names a
+/// case of the generator that drew it, and the generator has changed since.
+#[test]
+fn regression_create_after_a_resized_pod_was_deleted() {
+    let host = |cores_per_socket| HostShape {
+        cores_per_socket,
+        memory_mib: 832,
+    };
+    let unlimited = Limits {
+        cpu_mhz: None,
+        memory_mb: None,
+    };
+    let model = Model::new(Setup {
+        seed: 0,
+        hosts: vec![host(4), host(2), host(4)],
+        datastore_mib: 2560,
+        limits: unlimited,
+        container_limit: None,
+        max_pods: 3,
+    });
+    let cpu = |idx| ContainerShape {
+        cpu: Some(Amount {
+            idx,
+            limit_only: false,
+        }),
+        memory: None,
+    };
+    let pod = |containers| PodShape {
+        containers,
+        image: "busybox:1.36",
+        pull_policy: None,
+        grace_secs: None,
+        bad_quantity: false,
+    };
+    let none = ContainerShape {
+        cpu: None,
+        memory: None,
+    };
+    let steps = [
+        Transition::Create(("team-a", "web"), pod(vec![cpu(5), cpu(5), cpu(5)])),
+        Transition::Create(("team", "a-web"), pod(vec![none])),
+        Transition::Update(("team", "a-web"), "a", true),
+        Transition::Delete(("team", "a-web"), None),
+        Transition::Create(("default", "web"), pod(vec![cpu(4)])),
+    ];
+    run_case(&model, &steps).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
