@@ -27,13 +27,13 @@ pub struct Catalogue {
 #[derive(Clone, Debug)]
 struct Entry {
     recipe: ImageRecipe,
-    built: Arc<OnceLock<PulledImage>>,
+    built: Arc<OnceLock<Arc<PulledImage>>>,
 }
 
 impl Entry {
-    fn image(&self) -> PulledImage {
+    fn image(&self) -> Arc<PulledImage> {
         self.built
-            .get_or_init(|| images::build(&self.recipe))
+            .get_or_init(|| Arc::new(images::build(&self.recipe)))
             .clone()
     }
 }
@@ -218,8 +218,8 @@ impl Catalogue {
     }
 
     /// What `docker pull <reference>` would get. The tag defaults to `latest`; a digest wins
-    /// over a tag given with it, as in Docker.
-    pub fn resolve(&self, reference: &str) -> Result<PulledImage, CatalogueError> {
+    /// over a tag given with it, as in Docker. Shared: a pull copies none of the layer tars.
+    pub fn resolve(&self, reference: &str) -> Result<Arc<PulledImage>, CatalogueError> {
         let (repository, tag, digest) = parse_reference(reference)?;
         let name = familiar(&repository);
         let tags = self
@@ -244,7 +244,7 @@ impl Catalogue {
             .ok_or_else(|| CatalogueError::ManifestUnknown {
                 reference: by_digest.clone(),
             })?;
-        image.reference = by_digest;
+        Arc::make_mut(&mut image).reference = by_digest;
         Ok(image)
     }
 

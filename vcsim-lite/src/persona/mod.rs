@@ -154,38 +154,51 @@ impl Persona {
         }
         let familiar = familiar_repo(&image.repository);
         let tag = format!("{familiar}:{}", image.tag);
-        // A tag moves to the new image, as in Docker.
-        for rec in self.images.values_mut() {
-            rec.repo_tags.remove(&tag);
-        }
-        let rec = self
+        let repo_digest = format!("{familiar}@{}", image.digest);
+        // Pulling an image the caches already name as this tag changes nothing, so the caches
+        // in the KV store are not written again.
+        let unchanged = self
             .images
-            .entry(image.image_id.clone())
-            .or_insert_with(|| ImageRecord {
-                image_id: image.image_id.clone(),
-                repo_tags: BTreeSet::new(),
-                repo_digests: BTreeSet::new(),
-                top_layer: image
-                    .layers
-                    .last()
-                    .map(|l| l.id.clone())
-                    .unwrap_or_default(),
-                layers: image.layers.iter().map(|l| l.id.clone()).collect(),
-                size_bytes: image.size_bytes,
-                created: image.created.clone(),
-                cmd: default_cmd(&image.config_json),
-            });
-        rec.repo_tags.insert(tag);
-        rec.repo_digests
-            .insert(format!("{familiar}@{}", image.digest));
-        let rec = rec.clone();
-        self.save_caches(pl)?;
+            .get(&image.image_id)
+            .filter(|r| r.repo_tags.contains(&tag) && r.repo_digests.contains(&repo_digest))
+            .cloned();
+        let rec = match unchanged {
+            Some(rec) => rec,
+            None => {
+                // A tag moves to the new image, as in Docker.
+                for rec in self.images.values_mut() {
+                    rec.repo_tags.remove(&tag);
+                }
+                let rec = self
+                    .images
+                    .entry(image.image_id.clone())
+                    .or_insert_with(|| ImageRecord {
+                        image_id: image.image_id.clone(),
+                        repo_tags: BTreeSet::new(),
+                        repo_digests: BTreeSet::new(),
+                        top_layer: image
+                            .layers
+                            .last()
+                            .map(|l| l.id.clone())
+                            .unwrap_or_default(),
+                        layers: image.layers.iter().map(|l| l.id.clone()).collect(),
+                        size_bytes: image.size_bytes,
+                        created: image.created.clone(),
+                        cmd: default_cmd(&image.config_json),
+                    });
+                rec.repo_tags.insert(tag);
+                rec.repo_digests.insert(repo_digest);
+                let rec = rec.clone();
+                self.save_caches(pl)?;
+                rec
+            }
+        };
         Ok(PullReport {
             image: rec,
             written,
             existing,
-            digest: image.digest,
-            reference: image.reference,
+            digest: image.digest.clone(),
+            reference: image.reference.clone(),
         })
     }
 

@@ -134,13 +134,20 @@ fn verify_sum(sum: &str, body: &[u8]) -> Result<()> {
         .ok_or_else(|| {
             PortLayerError::BadRequest(format!("sum `{sum}` is not sha256:<64 hex digits>"))
         })?;
-    let mut computed = String::with_capacity(64);
-    for b in Sha256::digest(body) {
-        let _ = write!(computed, "{b:02x}");
-    }
-    if !declared.eq_ignore_ascii_case(&computed) {
+    let computed = Sha256::digest(body);
+    let nibble = |c: u8| char::from(c).to_digit(16).unwrap_or(0) as u8;
+    let same = declared
+        .as_bytes()
+        .chunks(2)
+        .zip(&computed)
+        .all(|(pair, b)| nibble(pair[0]) << 4 | nibble(pair[1]) == *b);
+    if !same {
+        let mut hex = String::with_capacity(64);
+        for b in computed {
+            let _ = write!(hex, "{b:02x}");
+        }
         return Err(PortLayerError::BadRequest(format!(
-            "checksum mismatch: declared {sum}, computed sha256:{computed}"
+            "checksum mismatch: declared {sum}, computed sha256:{hex}"
         )));
     }
     Ok(())
@@ -149,11 +156,18 @@ fn verify_sum(sum: &str, body: &[u8]) -> Result<()> {
 /// Tests and scenarios send small stand-in tars, so docker's declared layer size (the
 /// v1Compatibility `Size`) is what makes a pull weigh what the real image would.
 fn layer_size(body_len: usize, metadata: Option<&(String, String)>) -> u64 {
+    /// The one field of docker's v1Compatibility JSON that matters here; the rest is skipped
+    /// without being built.
+    #[derive(serde::Deserialize)]
+    struct Declared {
+        #[serde(rename = "Size")]
+        size: Option<u64>,
+    }
     let body = u64::try_from(body_len).unwrap_or(u64::MAX);
     let declared = metadata
         .filter(|(k, _)| k == DOCKER_METADATA_KEY)
-        .and_then(|(_, v)| serde_json::from_str::<serde_json::Value>(v).ok())
-        .and_then(|v| v.get("Size").and_then(serde_json::Value::as_u64))
+        .and_then(|(_, v)| serde_json::from_str::<Declared>(v).ok())
+        .and_then(|d| d.size)
         .unwrap_or(0);
     body.max(declared)
 }

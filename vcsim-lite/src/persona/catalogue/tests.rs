@@ -1,6 +1,6 @@
 use super::*;
 
-fn busybox() -> PulledImage {
+fn busybox() -> Arc<PulledImage> {
     Catalogue::builtin()
         .resolve("busybox")
         .expect("busybox is built in")
@@ -278,6 +278,10 @@ fn copies_of_a_catalogue_share_the_images_built() {
     let from_a = a.resolve("redis").expect("redis");
     let built = redis_latest(&b);
     assert_eq!(built.get(), Some(&from_a), "b sees the image a built");
+    assert!(
+        Arc::ptr_eq(&from_a, &b.resolve("redis").expect("redis")),
+        "nothing copied"
+    );
     assert!(Arc::ptr_eq(&built, &redis_latest(&a)));
     // A recipe pushed to one copy is that copy's alone.
     let mut c = b.clone();

@@ -2,7 +2,7 @@ use super::super::{Catalogue, is_hex};
 use super::*;
 
 /// Every image the catalogue can produce, one per tag.
-fn all_images() -> Vec<PulledImage> {
+fn all_images() -> Vec<std::sync::Arc<PulledImage>> {
     let catalogue = Catalogue::builtin();
     catalogue
         .references()
