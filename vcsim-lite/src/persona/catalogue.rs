@@ -12,6 +12,8 @@ use std::sync::{Arc, LazyLock, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::portlayer::images::HashedTar;
+
 mod images;
 
 /// Repositories (normalized, e.g. `library/busybox`) to tags to recipes.
@@ -95,8 +97,8 @@ pub struct PulledLayer {
     pub id: String,
     /// The v1 id of the parent, or `scratch` for the base layer.
     pub parent: String,
-    /// A small valid ustar archive: WriteImage's body.
-    pub tar: Vec<u8>,
+    /// A small valid ustar archive, hashed when built: WriteImage's body.
+    pub tar: HashedTar,
     /// `sha256:<hex of tar>`: WriteImage's `sum`.
     pub sum: String,
     /// `sha256:<hex of tar>`: the layer is not compressed, so the diff id equals the sum.

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::portlayer::images::LayerWrite;
+use crate::portlayer::images::{LayerBody, LayerWrite};
 use crate::portlayer::{ContainerState, PortLayer, PortLayerError};
 use crate::vsphere::World;
 pub use catalogue::{Catalogue, CatalogueError, PulledImage};
@@ -147,7 +147,7 @@ impl Persona {
                     parent_id: &layer.parent,
                     sum: &layer.sum,
                     metadata: meta,
-                    body: &layer.tar,
+                    body: LayerBody::Hashed(&layer.tar),
                 },
             )?;
             written.push(layer.id.clone());

@@ -24,6 +24,64 @@ const MAX_NAME_LEN: usize = 128;
 /// The metadata key under which the persona stores docker's v1Compatibility JSON.
 const DOCKER_METADATA_KEY: &str = "metaData";
 
+/// Bytes and their SHA-256, computed together, so the digest cannot disagree with the bytes.
+/// A layer handed to WriteImage as this is not hashed again: the catalogue's tars are written
+/// into a new store in every world a fuzz run builds, and hashing them was the largest single
+/// cost of a pull.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashedTar {
+    bytes: Vec<u8>,
+    sha256: [u8; 32],
+}
+
+impl HashedTar {
+    /// Hashes `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let sha256 = Sha256::digest(&bytes).into();
+        HashedTar { bytes, sha256 }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// `sha256:<64 lowercase hex>`, as WriteImage's `sum` names it.
+    pub fn sum(&self) -> String {
+        let mut hex = String::with_capacity(71);
+        hex.push_str("sha256:");
+        for b in self.sha256 {
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex
+    }
+}
+
+/// A layer tar as WriteImage receives it.
+#[derive(Clone, Copy, Debug)]
+pub enum LayerBody<'a> {
+    /// Bytes from a client: hashed on the way in, as VIC hashes them while untarring.
+    Raw(&'a [u8]),
+    /// Bytes hashed when they were made.
+    Hashed(&'a HashedTar),
+}
+
+impl LayerBody<'_> {
+    fn len(self) -> usize {
+        match self {
+            LayerBody::Raw(b) => b.len(),
+            LayerBody::Hashed(h) => h.bytes.len(),
+        }
+    }
+
+    fn sha256(self) -> [u8; 32] {
+        match self {
+            LayerBody::Raw(b) => Sha256::digest(b).into(),
+            LayerBody::Hashed(h) => h.sha256,
+        }
+    }
+}
+
 /// One layer to write (the WriteImage call): the layer tar `body` must hash to `sum`.
 #[derive(Clone, Copy, Debug)]
 pub struct LayerWrite<'a> {
@@ -38,7 +96,7 @@ pub struct LayerWrite<'a> {
     /// One metadata key and value (VIC sends `metaData` and the v1Compatibility JSON).
     pub metadata: Option<(&'a str, &'a str)>,
     /// The layer tar.
-    pub body: &'a [u8],
+    pub body: LayerBody<'a>,
 }
 
 /// An image layer as `GET /storage/{store}/info/{id}` reports it.
@@ -127,14 +185,14 @@ fn last_segment(s: &str) -> &str {
 }
 
 /// VIC hashes the tar while untarring it and refuses the layer on a mismatch.
-fn verify_sum(sum: &str, body: &[u8]) -> Result<()> {
+fn verify_sum(sum: &str, body: LayerBody<'_>) -> Result<()> {
     let declared = sum
         .strip_prefix("sha256:")
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| {
             PortLayerError::BadRequest(format!("sum `{sum}` is not sha256:<64 hex digits>"))
         })?;
-    let computed = Sha256::digest(body);
+    let computed = body.sha256();
     let nibble = |c: u8| char::from(c).to_digit(16).unwrap_or(0) as u8;
     let same = declared
         .as_bytes()

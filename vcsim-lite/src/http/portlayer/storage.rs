@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::portlayer::images::LayerBody;
 
 pub(super) fn image_json(i: &ImageInfo) -> Value {
     json!({
@@ -86,7 +87,7 @@ pub(super) async fn write_image(
             parent_id: parent,
             sum,
             metadata: meta,
-            body: &b,
+            body: LayerBody::Raw(&b),
         },
     )?;
     created(image_json(&info))

@@ -11,7 +11,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{ImageRecipe, LayerRecipe, PulledImage, PulledLayer, familiar};
+use super::{HashedTar, ImageRecipe, LayerRecipe, PulledImage, PulledLayer, familiar};
 use crate::sim::SimTime;
 
 /// `PATH` as the Debian- and Alpine-based official images set it.
@@ -281,8 +281,8 @@ pub(super) fn build(recipe: &ImageRecipe) -> PulledImage {
             .last()
             .map_or("scratch", |p| p.id.as_str())
             .to_string();
-        let tar = layer_tar(layer);
-        let sum = format!("sha256:{}", sha256_hex(&tar));
+        let tar = HashedTar::new(layer_tar(layer));
+        let sum = tar.sum();
         let key = sha256_hex(format!(
             "vcsim-lite v1 layer\nparent {parent}\ndiff_id {sum}\nsize {}\ncreated_by {}\n",
             layer.size_bytes, layer.created_by
@@ -359,7 +359,7 @@ pub(super) fn build(recipe: &ImageRecipe) -> PulledImage {
             .iter()
             .map(|l| Descriptor {
                 media_type: "application/vnd.docker.image.rootfs.diff.tar",
-                size: l.tar.len(),
+                size: l.tar.bytes().len(),
                 digest: &l.sum,
             })
             .collect(),

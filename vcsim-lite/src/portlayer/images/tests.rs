@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use super::LayerWrite;
 use super::*;
 use crate::sim::FaultKind;
 use crate::vsphere::{InventorySpec, LatencyProfile, VmConfigChange, VmSpec, WorldBuilder};
@@ -59,7 +58,7 @@ fn write(st: &mut ImageStores, w: &mut World, id: &str, parent: &str) -> Result<
             parent_id: parent,
             sum: &sum(body.as_bytes()),
             metadata: None,
-            body: body.as_bytes(),
+            body: LayerBody::Raw(body.as_bytes()),
         },
     )
 }
@@ -158,7 +157,7 @@ fn a_checksum_mismatch_writes_nothing() {
                 parent_id: "l1",
                 sum: &wrong,
                 metadata: None,
-                body,
+                body: LayerBody::Raw(body),
             },
         )
         .unwrap_err();
@@ -180,7 +179,7 @@ fn a_checksum_mismatch_writes_nothing() {
                 parent_id: "l1",
                 sum: &bad,
                 metadata: None,
-                body,
+                body: LayerBody::Raw(body),
             },
         );
         assert_eq!(e.unwrap_err().status(), 400, "{bad:?}");
@@ -202,10 +201,38 @@ fn a_checksum_mismatch_writes_nothing() {
             parent_id: "l1",
             sum: &upper,
             metadata: None,
-            body,
+            body: LayerBody::Raw(body),
         },
     )
     .expect("upper-case hex");
+}
+
+#[test]
+fn a_hashed_tar_is_checked_against_the_sum_as_raw_bytes_are() {
+    let (mut w, _, mut st, _) = setup();
+    let tar = HashedTar::new(b"a layer tar".to_vec());
+    assert_eq!(
+        tar.sum(),
+        sum(tar.bytes()),
+        "the digest is the bytes' digest"
+    );
+    let mut req = LayerWrite {
+        store: STORE,
+        image_id: "l1",
+        parent_id: SCRATCH,
+        sum: &sum(b"another tar"),
+        metadata: None,
+        body: LayerBody::Hashed(&tar),
+    };
+    let e = st.write_image(&mut w, &req).unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains(&tar.sum()), "{e}");
+    assert!(st.list(STORE, &[]).expect("store").is_empty());
+    let right = tar.sum();
+    req.sum = &right;
+    let info = st.write_image(&mut w, &req).expect("the right sum");
+    assert_eq!(info.size_bytes, tar.bytes().len() as u64);
+    ok(&w);
 }
 
 #[test]
@@ -232,7 +259,7 @@ fn unknown_parents_duplicates_and_bad_ids_are_refused() {
             parent_id: SCRATCH,
             sum: &sum(body),
             metadata: None,
-            body,
+            body: LayerBody::Raw(body),
         },
     );
     assert_eq!(e, Err(PortLayerError::not_found("image store", "nostore")));
@@ -256,7 +283,7 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
                 parent_id: SCRATCH,
                 sum: &sum(body),
                 metadata: meta("metaData", v1),
-                body,
+                body: LayerBody::Raw(body),
             },
         )
         .expect("l1");
@@ -275,7 +302,7 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
             parent_id: "l1",
             sum: &sum(body),
             metadata: meta("metaData", big),
-            body,
+            body: LayerBody::Raw(body),
         },
     )
     .expect("l2");
@@ -301,7 +328,7 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
                     parent_id: SCRATCH,
                     sum: &sum(body),
                     metadata: m,
-                    body,
+                    body: LayerBody::Raw(body),
                 },
             )
             .expect("layer");
@@ -321,7 +348,7 @@ fn a_declared_size_in_docker_metadata_consumes_space() {
             parent_id: SCRATCH,
             sum: &sum(body),
             metadata: meta("metaData", &huge),
-            body,
+            body: LayerBody::Raw(body),
         },
     );
     assert_eq!(e.unwrap_err().status(), 400);
@@ -348,7 +375,7 @@ fn usage_counts_layers_but_not_scratch() {
             parent_id: SCRATCH,
             sum: &sum(body),
             metadata: None,
-            body,
+            body: LayerBody::Raw(body),
         },
     )
     .expect("s1");
@@ -467,7 +494,7 @@ fn deleting_the_whole_chain_returns_the_space() {
             parent_id: "l3",
             sum: &sum(body),
             metadata: meta("metaData", v1),
-            body,
+            body: LayerBody::Raw(body),
         },
     )
     .expect("l4");
@@ -540,7 +567,7 @@ fn no_disk_space_surfaces_as_vsphere_503_and_records_nothing() {
                 parent_id: "l1",
                 sum: &sum(body),
                 metadata: meta("metaData", v1),
-                body,
+                body: LayerBody::Raw(body),
             },
         )
         .unwrap_err();
@@ -567,7 +594,7 @@ fn no_disk_space_surfaces_as_vsphere_503_and_records_nothing() {
             parent_id: "l1",
             sum: &sum(body),
             metadata: None,
-            body,
+            body: LayerBody::Raw(body),
         },
     )
     .expect("fits");
