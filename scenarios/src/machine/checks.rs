@@ -67,31 +67,34 @@ pub fn state(sut: &Sut, model: &Model) -> Check {
 }
 
 fn pods(sut: &Sut, model: &Model) -> Check {
-    let pods = sut.provider.get_pods();
-    // As sets: the provider orders by `namespace/name` text, where `team-a/` sorts before
-    // `team/`.
-    let key = |p: &Pod| {
-        (
-            p.metadata.namespace.clone().unwrap_or_default(),
-            p.metadata.name.clone().unwrap_or_default(),
-        )
-    };
-    let listed: BTreeSet<(String, String)> = pods.iter().map(key).collect();
-    let want: BTreeSet<(String, String)> = model
-        .pods
-        .keys()
-        .map(|(ns, n)| (ns.to_string(), n.to_string()))
-        .collect();
-    eq("pods", &listed, &want)?;
-    for ((ns, name), p) in &model.pods {
-        let pod = pods
-            .iter()
-            .find(|p| {
-                p.metadata.namespace.as_deref() == Some(*ns)
-                    && p.metadata.name.as_deref() == Some(*name)
-            })
-            .ok_or_else(|| format!("pod {ns}/{name} is not listed"))?;
-        pod_status((ns, name), pod, p)?;
+    let mut pods: Vec<(PodKey, &Pod)> = Vec::new();
+    let listed = sut.provider.get_pods();
+    for p in &listed {
+        let (Some(ns), Some(name)) = (&p.metadata.namespace, &p.metadata.name) else {
+            return Err(format!("a pod without namespace or name: {:?}", p.metadata));
+        };
+        // Keys the model knows; any other pod fails the comparison below.
+        let key = model
+            .pods
+            .keys()
+            .find(|(n, m)| n == ns && m == name)
+            .copied()
+            .unwrap_or(("?", "?"));
+        pods.push((key, p));
+    }
+    // The provider orders by `namespace/name` text, where `team-a/` sorts before `team/`.
+    pods.sort_unstable_by_key(|(k, _)| *k);
+    let same = pods.iter().map(|(k, _)| k).eq(model.pods.keys());
+    if !same {
+        let keys = |p: &Pod| (p.metadata.namespace.clone(), p.metadata.name.clone());
+        let listed: Vec<_> = listed.iter().map(keys).collect();
+        return Err(format!(
+            "pods: the stack has {listed:?}, the model {:?}",
+            model.pods.keys().collect::<Vec<_>>()
+        ));
+    }
+    for ((key, pod), want) in pods.iter().zip(model.pods.values()) {
+        pod_status(*key, pod, want)?;
     }
     Ok(())
 }
@@ -327,24 +330,29 @@ fn node(sut: &Sut, model: &Model) -> Check {
 
 fn storage(sut: &Sut, model: &Model) -> Check {
     let st = sut.shared.lock();
-    let layers: BTreeSet<&str> = st
+    let layers = st
         .portlayer
         .images()
         .layer_ids(&sut.store)
-        .map_err(|e| e.to_string())?
-        .collect();
-    eq(
-        "image layers",
-        &layers,
-        &model.layers.iter().map(String::as_str).collect(),
-    )?;
-    let tags: BTreeSet<String> = st
+        .map_err(|e| e.to_string())?;
+    same_set("image layers", layers, &model.layers)?;
+    let tags = st
         .persona
         .images()
         .values()
-        .flat_map(|r| r.repo_tags.iter().cloned())
-        .collect();
-    eq("image tags", &tags, &model.tags)
+        .flat_map(|r| r.repo_tags.iter().map(String::as_str));
+    same_set("image tags", tags, &model.tags)
+}
+
+/// The stack's names (in any order, each once) are the model's set.
+fn same_set<'a>(what: &str, got: impl Iterator<Item = &'a str>, want: &BTreeSet<String>) -> Check {
+    let mut got: Vec<&str> = got.collect();
+    got.sort_unstable();
+    if got.iter().copied().eq(want.iter().map(String::as_str)) {
+        Ok(())
+    } else {
+        Err(format!("{what}: the stack has {got:?}, the model {want:?}"))
+    }
 }
 
 /// One resource of a pool: reservation, limit, used, usage.

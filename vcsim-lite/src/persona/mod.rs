@@ -253,9 +253,19 @@ impl Persona {
 
 /// `config.Cmd` of an image config JSON (empty if absent).
 fn default_cmd(config_json: &str) -> Vec<String> {
-    serde_json::from_str::<serde_json::Value>(config_json)
+    /// The one field wanted; the rest of the config is skipped without being built.
+    #[derive(serde::Deserialize)]
+    struct ImageConfig {
+        config: Option<RunConfig>,
+    }
+    #[derive(serde::Deserialize)]
+    struct RunConfig {
+        #[serde(rename = "Cmd")]
+        cmd: Option<Vec<String>>,
+    }
+    serde_json::from_str::<ImageConfig>(config_json)
         .ok()
-        .and_then(|v| serde_json::from_value(v["config"]["Cmd"].clone()).ok())
+        .and_then(|c| c.config?.cmd)
         .unwrap_or_default()
 }
 

@@ -38,10 +38,11 @@ impl World {
     }
 
     fn check_vm_membership(&self) -> Result<(), InvariantViolation> {
-        let mut in_folders: BTreeMap<VmId, usize> = BTreeMap::new();
+        // Per VM: how many folders, pools and hosts list it.
+        let mut listed: BTreeMap<VmId, [usize; 3]> = BTreeMap::new();
         for f in self.folders.values() {
             for (name, id) in &f.vms {
-                *in_folders.entry(*id).or_default() += 1;
+                listed.entry(*id).or_default()[0] += 1;
                 let vm = self.vms.get(id);
                 ensure!(
                     vm.is_some_and(|v| v.folder == f.id && v.name == *name),
@@ -50,10 +51,9 @@ impl World {
                 );
             }
         }
-        let mut in_pools: BTreeMap<VmId, usize> = BTreeMap::new();
         for p in self.pools.values() {
             for id in &p.vms {
-                *in_pools.entry(*id).or_default() += 1;
+                listed.entry(*id).or_default()[1] += 1;
                 ensure!(
                     self.vms.get(id).is_some_and(|v| v.pool == p.id),
                     "pool {} lists {id}",
@@ -61,10 +61,9 @@ impl World {
                 );
             }
         }
-        let mut on_hosts: BTreeMap<VmId, usize> = BTreeMap::new();
         for h in self.hosts.values() {
             for id in &h.vms {
-                *on_hosts.entry(*id).or_default() += 1;
+                listed.entry(*id).or_default()[2] += 1;
                 ensure!(
                     self.vms.get(id).is_some_and(|v| v.host == h.id),
                     "host {} lists {id}",
@@ -74,21 +73,10 @@ impl World {
         }
         for vm in self.vms.values() {
             let id = vm.id;
-            ensure!(
-                in_folders.get(&id) == Some(&1),
-                "{id} is in {:?} folders",
-                in_folders.get(&id)
-            );
-            ensure!(
-                in_pools.get(&id) == Some(&1),
-                "{id} is in {:?} pools",
-                in_pools.get(&id)
-            );
-            ensure!(
-                on_hosts.get(&id) == Some(&1),
-                "{id} is on {:?} hosts",
-                on_hosts.get(&id)
-            );
+            let [folders, pools, hosts] = listed.get(&id).copied().unwrap_or_default();
+            ensure!(folders == 1, "{id} is in {folders} folders");
+            ensure!(pools == 1, "{id} is in {pools} pools");
+            ensure!(hosts == 1, "{id} is on {hosts} hosts");
             let pool_compute = self.pools.get(&vm.pool).map(|p| p.compute);
             let host_compute = self.hosts.get(&vm.host).map(|h| h.compute);
             ensure!(
@@ -110,8 +98,8 @@ impl World {
             }
         }
         ensure!(
-            in_folders.len() == self.vms.len(),
-            "folders list VMs that do not exist"
+            listed.len() == self.vms.len(),
+            "folders, pools or hosts list VMs that do not exist"
         );
         Ok(())
     }
