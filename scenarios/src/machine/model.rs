@@ -100,6 +100,9 @@ pub struct Model {
     pub tags: BTreeSet<String>,
     /// Layers in the image store.
     pub layers: BTreeSet<String>,
+    /// What `layers` take on the datastore, MiB (kept as layers are pulled: every step
+    /// needs it).
+    pub layers_mib: u64,
     /// The VCH pool's limits.
     pub limits: Limits,
     /// Fault rules in force.
@@ -178,6 +181,7 @@ impl Model {
             pods: BTreeMap::new(),
             tags: BTreeSet::new(),
             layers: BTreeSet::new(),
+            layers_mib: 0,
             faults: BTreeSet::new(),
             now_us: START.0,
             next_seq: 1,
@@ -188,8 +192,6 @@ impl Model {
     /// Space used on the image datastore, MiB: the image store, the layers pulled, and the
     /// swap file (memory minus a reservation of 0) of every running VM.
     pub fn datastore_used_mib(&self) -> u64 {
-        let f = facts();
-        let layers: u64 = self.layers.iter().map(|l| f.layer_mib[l]).sum();
         let swap: u64 = self
             .cluster
             .vms
@@ -197,7 +199,7 @@ impl Model {
             .filter(|v| v.host.is_some())
             .map(|v| v.memory_mb)
             .sum();
-        f.store_mib + layers + swap
+        facts().store_mib + self.layers_mib + swap
     }
 
     fn datastore_free_mib(&self) -> u64 {
@@ -262,10 +264,12 @@ impl Model {
             if self.layers.contains(l) {
                 continue;
             }
-            if f.layer_mib[l] > self.datastore_free_mib() {
+            let mib = f.layer_mib[l];
+            if mib > self.datastore_free_mib() {
                 return Err(provider("ErrImagePull", Some(Refusal::DiskSpace.text())));
             }
             self.layers.insert(l.clone());
+            self.layers_mib += mib;
         }
         self.tags.insert(tagged(image));
         Ok(())
