@@ -9,7 +9,7 @@ pub mod catalogue;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::portlayer::images::{LayerBody, LayerWrite};
 use crate::portlayer::{ContainerState, PortLayer, PortLayerError};
@@ -222,26 +222,57 @@ impl Persona {
             .ok_or_else(|| PersonaError::NoSuchImage(name.to_string()))
     }
 
-    /// Writes `docker.images` and `docker.repositories` to the port layer's KV store.
+    /// Writes `docker.images` and `docker.repositories` to the port layer's KV store. Records
+    /// are serialized straight from the caches, fields in the sorted order a JSON map gives.
     fn save_caches(&self, pl: &mut PortLayer) -> Result<(), PortLayerError> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct CachedImage<'a> {
+            cmd: &'a [String],
+            created: &'a str,
+            #[serde(rename = "ID")]
+            id: &'a str,
+            layers: &'a [String],
+            repo_tags: &'a BTreeSet<String>,
+            size: u64,
+            store: &'a str,
+            top_layer: &'a str,
+        }
+        #[derive(Serialize)]
+        struct RepoEntry<'a> {
+            #[serde(rename = "ImageID")]
+            image_id: &'a str,
+            #[serde(rename = "Layer")]
+            layer: &'a str,
+        }
         let store = Self::store(pl);
-        let images: Vec<_> = self
+        let images: Vec<CachedImage<'_>> = self
             .images
             .values()
-            .map(|r| json!({"ID": r.image_id, "Store": store, "TopLayer": r.top_layer, "RepoTags": r.repo_tags, "Layers": r.layers, "Size": r.size_bytes, "Created": r.created, "Cmd": r.cmd}))
+            .map(|r| CachedImage {
+                cmd: &r.cmd,
+                created: &r.created,
+                id: &r.image_id,
+                layers: &r.layers,
+                repo_tags: &r.repo_tags,
+                size: r.size_bytes,
+                store: &store,
+                top_layer: &r.top_layer,
+            })
             .collect();
         let mut repos = BTreeMap::new();
         for r in self.images.values() {
             for t in r.repo_tags.iter().chain(&r.repo_digests) {
-                repos.insert(
-                    t.clone(),
-                    json!({"ImageID": r.image_id, "Layer": r.top_layer}),
-                );
+                let entry = RepoEntry {
+                    image_id: &r.image_id,
+                    layer: &r.top_layer,
+                };
+                repos.insert(t.as_str(), entry);
             }
         }
         pl.kv_put(
             "docker.images",
-            &serde_json::Value::from(images).to_string(),
+            &serde_json::to_string(&images).unwrap_or_default(),
         )?;
         pl.kv_put(
             "docker.repositories",

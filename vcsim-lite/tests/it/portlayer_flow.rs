@@ -456,3 +456,55 @@ fn injected_power_on_fault_is_a_503_and_publishes_failed() {
     );
     w.check_invariants().unwrap();
 }
+
+#[test]
+fn pulls_keep_the_image_caches_in_the_kv_store_and_a_repeat_pull_writes_nothing() {
+    let (mut w, mut pl, mut persona) = setup();
+    let busybox = persona.pull(&mut w, &mut pl, "busybox").expect("pull");
+    let alpine = persona.pull(&mut w, &mut pl, "alpine:3.18").expect("pull");
+    let store = Persona::store(&pl);
+    // What VIC's persona keeps: the images (fields in sorted order) and the repositories.
+    let record = |r: &vcsim_lite::persona::ImageRecord| {
+        serde_json::json!({"ID": r.image_id, "Store": store, "TopLayer": r.top_layer,
+            "RepoTags": r.repo_tags, "Layers": r.layers, "Size": r.size_bytes,
+            "Created": r.created, "Cmd": r.cmd})
+    };
+    let mut images = [&alpine.image, &busybox.image];
+    images.sort_by_key(|r| &r.image_id);
+    let want_images = serde_json::Value::from(images.map(record).to_vec()).to_string();
+    assert_eq!(pl.kv_get("docker.images").expect("images"), want_images);
+    let repos: serde_json::Value =
+        serde_json::from_str(&pl.kv_get("docker.repositories").expect("repos")).expect("JSON");
+    for (reference, r) in [
+        ("busybox:latest", &busybox.image),
+        ("alpine:3.18", &alpine.image),
+        (
+            format!("busybox@{}", busybox.digest).as_str(),
+            &busybox.image,
+        ),
+    ] {
+        assert_eq!(
+            repos[reference]["ImageID"],
+            r.image_id.as_str(),
+            "{reference}"
+        );
+        assert_eq!(
+            repos[reference]["Layer"],
+            r.top_layer.as_str(),
+            "{reference}"
+        );
+    }
+    // Pulling busybox again changes nothing, so the caches are not rewritten: a value put
+    // in their place stays.
+    pl.kv_put("docker.images", "sentinel").expect("put");
+    let again = persona.pull(&mut w, &mut pl, "busybox").expect("pull");
+    assert_eq!(again.image, busybox.image);
+    assert_eq!(
+        (again.written.len(), again.existing.len()),
+        (0, busybox.image.layers.len())
+    );
+    assert_eq!(pl.kv_get("docker.images").expect("images"), "sentinel");
+    // A pull that adds a tag (busybox:1.36 is the same image) writes them again.
+    persona.pull(&mut w, &mut pl, "busybox:1.36").expect("pull");
+    assert_ne!(pl.kv_get("docker.images").expect("images"), "sentinel");
+}
