@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::client::ContainerStatus;
 use crate::operations::creator::pod_volumes;
 use crate::sizing::pod_size;
+use crate::status::ContainerRef;
 
 /// Annotation on the pod VM: the pod's namespace.
 pub const POD_NAMESPACE: &str = "virtual-kubelet.io/pod-namespace";
@@ -57,6 +58,24 @@ impl CachedPod {
     /// The pod (without status).
     pub fn pod(&self) -> Pod {
         parse(&self.json)
+    }
+
+    /// The pod's containers, in spec order, read from the JSON without building the pod: a
+    /// status needs nothing else, and statuses are read far more often than whole pods.
+    pub fn containers(&self) -> Vec<ContainerRef> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            spec: Option<Spec>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Spec {
+            containers: Vec<ContainerRef>,
+        }
+        serde_json::from_str::<Stored>(&self.json)
+            .ok()
+            .and_then(|p| p.spec)
+            .map(|s| s.containers)
+            .unwrap_or_default()
     }
 }
 
@@ -175,13 +194,18 @@ impl PodCache {
 
     /// Every cached pod, ordered by namespace/name (DashMap's own order is not stable).
     pub fn list(&self) -> Vec<CachedPod> {
+        self.entries().into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Every cached pod with its key (`namespace/name`, see [`key`]), ordered by key.
+    pub fn entries(&self) -> Vec<(String, CachedPod)> {
         let mut all: Vec<(String, CachedPod)> = self
             .pods
             .iter()
             .map(|e| (e.key().clone(), e.value().clone()))
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        all.into_iter().map(|(_, v)| v).collect()
+        all
     }
 
     /// Number of cached pods.

@@ -37,14 +37,49 @@ pub fn time_from_unix(secs: i64) -> Option<Time> {
     Timestamp::from_second(secs).ok().map(Time)
 }
 
+/// A container as its status needs it: the name and image from the pod spec.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct ContainerRef {
+    /// The container's name.
+    pub name: String,
+    /// Its image reference (empty when the spec gives none).
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// The containers of a pod spec, in order.
+pub fn container_refs(pod: &Pod) -> Vec<ContainerRef> {
+    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice());
+    containers
+        .unwrap_or_default()
+        .iter()
+        .map(|c| ContainerRef {
+            name: c.name.clone(),
+            image: c.image.clone(),
+        })
+        .collect()
+}
+
 /// The pod's status, given its pod VM (`None`: not created yet) and the node's address.
 pub fn pod_status(pod: &Pod, vm: Option<&ContainerStatus>, host_ip: &str) -> PodStatus {
-    let statuses = container_statuses(pod, vm);
+    let created = pod.metadata.creation_timestamp.as_ref();
+    status_of(&container_refs(pod), created, vm, host_ip)
+}
+
+/// A pod's status from its containers (in spec order) and creation time: all a status needs
+/// of the pod, so a cached pod's status is computed without parsing the whole pod.
+pub fn status_of(
+    containers: &[ContainerRef],
+    created: Option<&Time>,
+    vm: Option<&ContainerStatus>,
+    host_ip: &str,
+) -> PodStatus {
+    let statuses = statuses_of(containers, vm);
     let ip = vm.and_then(|v| v.ip.clone()).filter(|ip| !ip.is_empty());
     let host = (!host_ip.is_empty()).then(|| host_ip.to_string());
     PodStatus {
         phase: Some(phase_of(vm, &statuses).to_string()),
-        conditions: Some(conditions(pod, vm, &statuses)),
+        conditions: Some(conditions(created, vm, &statuses)),
         pod_ips: ip.clone().map(|ip| vec![PodIP { ip }]),
         pod_ip: ip,
         host_ips: host.clone().map(|ip| vec![HostIP { ip }]),
@@ -57,9 +92,14 @@ pub fn pod_status(pod: &Pod, vm: Option<&ContainerStatus>, host_ip: &str) -> Pod
 
 /// One status per container of the pod spec, in order; container i reads session i.
 pub fn container_statuses(pod: &Pod, vm: Option<&ContainerStatus>) -> Vec<K8sContainerStatus> {
-    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice());
+    statuses_of(&container_refs(pod), vm)
+}
+
+fn statuses_of(
+    containers: &[ContainerRef],
+    vm: Option<&ContainerStatus>,
+) -> Vec<K8sContainerStatus> {
     containers
-        .unwrap_or_default()
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -200,7 +240,7 @@ fn condition(type_: &str, ok: bool, at: Option<Time>) -> PodCondition {
 /// known (the VM's creation, the last session start, the pod's creation); the port layer
 /// keeps no history from which to tell when something became false.
 pub fn conditions(
-    pod: &Pod,
+    created: Option<&Time>,
     vm: Option<&ContainerStatus>,
     statuses: &[K8sContainerStatus],
 ) -> Vec<PodCondition> {
@@ -230,11 +270,7 @@ pub fn conditions(
         ),
         ready,
         containers_ready,
-        condition(
-            "PodScheduled",
-            true,
-            pod.metadata.creation_timestamp.clone(),
-        ),
+        condition("PodScheduled", true, created.cloned()),
     ]
 }
 

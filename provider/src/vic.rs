@@ -7,13 +7,13 @@ use std::sync::Mutex;
 
 use k8s_openapi::api::core::v1::{NodeStatus, NodeSystemInfo, Pod, PodStatus};
 
-use crate::cache::{CachedPod, PodCache, pod_key};
+use crate::cache::{CachedPod, PodCache, key, pod_key};
 use crate::client::{PersonaApi, PortLayerApi};
 use crate::error::{ProviderError, at};
 use crate::node::{self, Admission, NodeConfig, Usage};
 use crate::operations::{creator, deleter, starter};
 use crate::sizing::pod_size;
-use crate::status::pod_status;
+use crate::status::{ContainerRef, container_refs, status_of};
 
 /// Default grace period when the pod names none (Kubernetes' default).
 pub const DEFAULT_GRACE_SECS: i64 = 30;
@@ -198,20 +198,24 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         Ok(())
     }
 
-    fn with_status(&self, cached: CachedPod) -> Pod {
+    /// The status of a cached pod whose containers are `containers`: read from its pod VM,
+    /// with the reason and message of a failure this provider remembers for it.
+    fn status(&self, key: &str, cached: &CachedPod, containers: &[ContainerRef]) -> PodStatus {
         let vm = self.client.info(&cached.container_id).ok();
-        let mut pod = cached.pod();
-        let mut status = pod_status(&pod, vm.as_ref(), &self.node.internal_ip);
-        let (ns, name) = pod_key(&pod);
-        if let Some(err) = self
-            .failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&crate::cache::key(&ns, &name))
-        {
+        let created = None; // the cache keeps no creation time
+        let mut status = status_of(containers, created, vm.as_ref(), &self.node.internal_ip);
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(err) = failures.get(key) {
             status.reason = Some(err.reason().to_string());
             status.message = Some(err.to_string());
         }
+        status
+    }
+
+    fn with_status(&self, cached: CachedPod) -> Pod {
+        let mut pod = cached.pod();
+        let (ns, name) = pod_key(&pod);
+        let status = self.status(&key(&ns, &name), &cached, &container_refs(&pod));
         pod.status = Some(status);
         pod
     }
@@ -230,9 +234,24 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .collect()
     }
 
-    /// The pod's status.
+    /// The pod's status, computed without building the pod.
     pub fn get_pod_status(&self, namespace: &str, name: &str) -> Option<PodStatus> {
-        self.get_pod(namespace, name).and_then(|p| p.status)
+        let cached = self.cache.get(namespace, name)?;
+        Some(self.status(&key(namespace, name), &cached, &cached.containers()))
+    }
+
+    /// Every pod's namespace, name and status, in `get_pods`' order, without building the
+    /// pods: what a status sweep over all pods needs.
+    pub fn pod_statuses(&self) -> Vec<(String, String, PodStatus)> {
+        self.cache
+            .entries()
+            .into_iter()
+            .map(|(k, cached)| {
+                let status = self.status(&k, &cached, &cached.containers());
+                let (ns, name) = k.split_once('/').unwrap_or(("", &k));
+                (ns.to_string(), name.to_string(), status)
+            })
+            .collect()
     }
 
     /// The node's status: capacity, allocatable, conditions, addresses, endpoints, OS.

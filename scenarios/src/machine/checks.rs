@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, PodStatus};
 use provider::quantity::memory_bytes;
 use vcsim_lite::vsphere::{PoolId, PowerState, World};
 
@@ -67,12 +67,10 @@ pub fn state(sut: &Sut, model: &Model) -> Check {
 }
 
 fn pods(sut: &Sut, model: &Model) -> Check {
-    let mut pods: Vec<(PodKey, &Pod)> = Vec::new();
-    let listed = sut.provider.get_pods();
-    for p in &listed {
-        let (Some(ns), Some(name)) = (&p.metadata.namespace, &p.metadata.name) else {
-            return Err(format!("a pod without namespace or name: {:?}", p.metadata));
-        };
+    // Statuses as a kubelet reads them, pod by pod; whole pods only where labels are checked.
+    let listed = sut.provider.pod_statuses();
+    let mut statuses: Vec<(PodKey, &PodStatus)> = Vec::with_capacity(listed.len());
+    for (ns, name, status) in &listed {
         // Keys the model knows; any other pod fails the comparison below.
         let key = model
             .pods
@@ -80,23 +78,64 @@ fn pods(sut: &Sut, model: &Model) -> Check {
             .find(|(n, m)| n == ns && m == name)
             .copied()
             .unwrap_or(("?", "?"));
-        pods.push((key, p));
+        statuses.push((key, status));
     }
     // The provider orders by `namespace/name` text, where `team-a/` sorts before `team/`.
-    pods.sort_unstable_by_key(|(k, _)| *k);
-    let same = pods.iter().map(|(k, _)| k).eq(model.pods.keys());
-    if !same {
-        let keys = |p: &Pod| (p.metadata.namespace.clone(), p.metadata.name.clone());
-        let listed: Vec<_> = listed.iter().map(keys).collect();
+    statuses.sort_unstable_by_key(|(k, _)| *k);
+    if !statuses.iter().map(|(k, _)| k).eq(model.pods.keys()) {
+        let listed: Vec<_> = listed.iter().map(|(ns, name, _)| (ns, name)).collect();
         return Err(format!(
             "pods: the stack has {listed:?}, the model {:?}",
             model.pods.keys().collect::<Vec<_>>()
         ));
     }
-    for ((key, pod), want) in pods.iter().zip(model.pods.values()) {
-        pod_status(*key, pod, want)?;
+    for ((key, status), want) in statuses.iter().zip(model.pods.values()) {
+        pod_status(*key, status, want)?;
     }
     Ok(())
+}
+
+/// The pod's labels are the model's, where the model knows them (a restarted provider
+/// restores pods without labels). Only creates and updates change labels, so the steps check
+/// the pod they named, and the end of a case checks every pod.
+pub fn labels(sut: &Sut, model: &Model, key: PodKey) -> Check {
+    let Some(want) = model.pods.get(&key).and_then(|p| p.labels.as_ref()) else {
+        return Ok(());
+    };
+    let pod = sut.provider.get_pod(key.0, key.1);
+    let got = pod.and_then(|p| p.metadata.labels).unwrap_or_default();
+    let at = At {
+        key,
+        container: None,
+        what: "labels",
+    };
+    eq(at, &got, want)
+}
+
+/// Once per case: every pod's labels, and the whole pods (`get_pods`) carry the statuses the
+/// per-pod reads give, where the per-step checks read statuses only.
+pub fn listing(sut: &Sut, model: &Model) -> Check {
+    for key in model.pods.keys() {
+        labels(sut, model, *key)?;
+    }
+    let pods = sut.provider.get_pods();
+    let statuses = sut.provider.pod_statuses();
+    let whole: Vec<_> = pods
+        .iter()
+        .map(|p| {
+            let m = &p.metadata;
+            (m.namespace.as_deref(), m.name.as_deref(), p.status.as_ref())
+        })
+        .collect();
+    let read: Vec<_> = statuses
+        .iter()
+        .map(|(ns, name, s)| (Some(ns.as_str()), Some(name.as_str()), Some(s)))
+        .collect();
+    eq(
+        "pods and their statuses (get_pods, pod_statuses)",
+        whole,
+        read,
+    )
 }
 
 /// What a pod check looks at, named only when the check fails (a step checks every pod, so
@@ -117,16 +156,12 @@ impl std::fmt::Display for At<'_> {
     }
 }
 
-fn pod_status(key: PodKey, pod: &Pod, want: &PodState) -> Check {
+fn pod_status(key: PodKey, status: &PodStatus, want: &PodState) -> Check {
     let at = |what| At {
         key,
         container: None,
         what,
     };
-    let status = pod
-        .status
-        .as_ref()
-        .ok_or_else(|| at("has no status").to_string())?;
     eq(
         at("phase"),
         status.phase.as_deref(),
@@ -153,10 +188,6 @@ fn pod_status(key: PodKey, pod: &Pod, want: &PodState) -> Check {
             what,
         };
         container_status(at, c, want)?;
-    }
-    if let Some(labels) = &want.labels {
-        let got = pod.metadata.labels.clone().unwrap_or_default();
-        eq(at("labels"), &got, labels)?;
     }
     Ok(())
 }

@@ -51,7 +51,18 @@ pub fn step(sut: &mut Sut, model: &mut Model, t: &Transition) -> checks::Check {
     sut.apply(t, model);
     STEPS.fetch_add(1, Ordering::Relaxed);
     checks::outcome(sut, &model.expect)?;
+    touched(sut, model, t)?;
     checks::state(sut, model)
+}
+
+/// Checks what only the step's own pod can show: labels after a create or an update.
+fn touched(sut: &Sut, model: &Model, t: &Transition) -> checks::Check {
+    match t {
+        Transition::Create(key, _) | Transition::Update(key, _, _) => {
+            checks::labels(sut, model, *key)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The steps that take a case back to where it started.
@@ -72,6 +83,7 @@ pub fn teardown_steps(model: &Model) -> Vec<Transition> {
 
 /// Runs the teardown through the same checks, then compares the world with `start`.
 pub fn teardown(sut: &mut Sut, model: &mut Model, start: &checks::Accounting) -> checks::Check {
+    checks::listing(sut, model).map_err(|e| format!("before the teardown: {e}"))?;
     for t in teardown_steps(model) {
         step(sut, model, &t).map_err(|e| format!("teardown {t:?}: {e}"))?;
     }
@@ -107,7 +119,9 @@ impl StateMachineTest for StackMachine {
         // state checks follow in `check_invariants`, which the runner calls after every step.
         case.sut.apply(&t, model);
         STEPS.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = checks::outcome(&case.sut, &model.expect) {
+        let checked =
+            checks::outcome(&case.sut, &model.expect).and_then(|()| touched(&case.sut, model, &t));
+        if let Err(e) = checked {
             panic!("step {t:?}: {e}");
         }
         case.last = Some(t);

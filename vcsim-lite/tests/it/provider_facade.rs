@@ -308,3 +308,53 @@ fn an_update_asking_for_other_resources_changes_no_admission_charge() {
     assert_eq!(err.reason(), "OutOfcpu", "{err}");
     p.create_pod(&pod("a", "p", "500m", "1Mi")).unwrap();
 }
+
+/// Statuses read without the pod (`get_pod_status`, `pod_statuses`) are the statuses of the
+/// pods `get_pod` and `get_pods` return: containers in spec order, failures included.
+#[test]
+fn statuses_without_the_pod_equal_the_statuses_of_the_pods() {
+    let (c, _shared) = stack(&["PowerOnVM_Task:vm/b-flaky-*=InsufficientResourcesFault"]);
+    let p = provider(c);
+    let mut trio = pod("team-a", "web", "500m", "256Mi");
+    if let Some(spec) = trio.spec.as_mut() {
+        for name in ["log", "proxy"] {
+            let mut c = spec.containers[0].clone();
+            c.name = name.into();
+            c.image = Some("nginx:1.25".into());
+            spec.containers.push(c);
+        }
+    }
+    p.create_pod(&trio).unwrap();
+    p.create_pod(&pod("team", "a-web", "100m", "128Mi"))
+        .unwrap();
+    p.create_pod(&pod("b", "flaky", "100m", "128Mi"))
+        .unwrap_err();
+    let pods = p.get_pods();
+    let statuses = p.pod_statuses();
+    assert_eq!(pods.len(), 3);
+    assert_eq!(statuses.len(), 3);
+    for (pod, (ns, name, status)) in pods.iter().zip(&statuses) {
+        assert_eq!(pod.metadata.namespace.as_deref(), Some(ns.as_str()));
+        assert_eq!(pod.metadata.name.as_deref(), Some(name.as_str()));
+        assert_eq!(pod.status.as_ref(), Some(status), "{ns}/{name}");
+        assert_eq!(
+            p.get_pod_status(ns, name).as_ref(),
+            Some(status),
+            "{ns}/{name}"
+        );
+    }
+    // Ordered by `namespace/name` text: `team-a/` sorts before `team/`.
+    let order: Vec<&str> = statuses.iter().map(|(ns, _, _)| ns.as_str()).collect();
+    assert_eq!(order, ["b", "team-a", "team"]);
+    let (_, _, web) = &statuses[1];
+    let names: Vec<(&str, &str)> = web
+        .container_statuses
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| (c.name.as_str(), c.image.as_str()))
+        .collect();
+    assert_eq!(names[1..], [("log", "nginx:1.25"), ("proxy", "nginx:1.25")]);
+    assert_eq!(statuses[0].2.reason.as_deref(), Some("ProviderFailed"));
+    assert!(p.get_pod_status("team", "nosuch").is_none());
+}
