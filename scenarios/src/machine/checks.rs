@@ -28,6 +28,19 @@ fn eq<T: PartialEq + Debug>(what: impl std::fmt::Display, got: T, want: T) -> Ch
     }
 }
 
+/// A check's name, written only when the check fails: every step runs every check.
+struct Named<F>(F);
+
+fn named<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(f: F) -> Named<F> {
+    Named(f)
+}
+
+impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display for Named<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.0)(f)
+    }
+}
+
 /// The step's outcome is the one the model expects.
 pub fn outcome(sut: &Sut, expect: &Expect) -> Check {
     let ok = match (expect, &sut.outcome) {
@@ -279,10 +292,13 @@ fn accounting(sut: &Sut, model: &Model) -> Check {
             .filter(|v| v.host == Some(i))
             .count();
         eq(
-            format!(
-                "host {} (connected, maintenance, memory reserved, running VMs)",
-                h.name
-            ),
+            named(|f| {
+                write!(
+                    f,
+                    "host {} (connected, maintenance, memory reserved, running VMs)",
+                    h.name
+                )
+            }),
             (h.connected, h.maintenance, h.memory_reserved_mib, running),
             (
                 m.connected,
@@ -334,15 +350,15 @@ fn node(sut: &Sut, model: &Model) -> Check {
         ("capacity", status.capacity.unwrap_or_default()),
         ("allocatable", status.allocatable.unwrap_or_default()),
     ] {
-        let get = |k: &str| list.get(k).map(|q| q.0.clone()).unwrap_or_default();
-        let memory = memory_bytes(&get("memory")).map_err(|e| e.to_string())?;
+        let get = |k: &str| list.get(k).map_or("", |q| q.0.as_str());
+        let memory = memory_bytes(get("memory")).map_err(|e| e.to_string())?;
         eq(
-            format!("node {what} (cpu, memory bytes, pods)"),
+            named(|f| write!(f, "node {what} (cpu, memory bytes, pods)")),
             (get("cpu"), memory, get("pods")),
             (
-                want.cores().to_string(),
+                want.cores().to_string().as_str(),
                 want.memory_bytes(),
-                model.setup.max_pods.to_string(),
+                model.setup.max_pods.to_string().as_str(),
             ),
         )?;
     }
