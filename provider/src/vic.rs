@@ -237,7 +237,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
     /// The pod's status, computed without building the pod.
     pub fn get_pod_status(&self, namespace: &str, name: &str) -> Option<PodStatus> {
         let cached = self.cache.get(namespace, name)?;
-        Some(self.status(&key(namespace, name), &cached, &cached.containers()))
+        Some(self.status(&key(namespace, name), &cached, cached.containers()))
     }
 
     /// Every pod's namespace, name and status, in `get_pods`' order, without building the
@@ -247,7 +247,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .entries()
             .into_iter()
             .map(|(k, cached)| {
-                let status = self.status(&k, &cached, &cached.containers());
+                let status = self.status(&k, &cached, cached.containers());
                 let (ns, name) = k.split_once('/').unwrap_or(("", &k));
                 (ns.to_string(), name.to_string(), status)
             })

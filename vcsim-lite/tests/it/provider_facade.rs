@@ -357,4 +357,19 @@ fn statuses_without_the_pod_equal_the_statuses_of_the_pods() {
     assert_eq!(names[1..], [("log", "nginx:1.25"), ("proxy", "nginx:1.25")]);
     assert_eq!(statuses[0].2.reason.as_deref(), Some("ProviderFailed"));
     assert!(p.get_pod_status("team", "nosuch").is_none());
+    // An update that changes an image is what both reads show afterwards.
+    if let Some(spec) = trio.spec.as_mut() {
+        spec.containers[2].image = Some("redis:7.2".into());
+    }
+    p.update_pod(&trio).unwrap();
+    let status = p.get_pod_status("team-a", "web").unwrap();
+    let images: Vec<&str> = status
+        .container_statuses
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.image.as_str())
+        .collect();
+    assert_eq!(images[1..], ["nginx:1.25", "redis:7.2"]);
+    assert_eq!(p.get_pod("team-a", "web").unwrap().status, Some(status));
 }
