@@ -109,8 +109,8 @@ fn pods(sut: &Sut, model: &Model) -> Check {
 }
 
 /// The pod's labels are the model's, where the model knows them (a restarted provider
-/// restores pods without labels). Only creates and updates change labels, so the steps check
-/// the pod they named, and the end of a case checks every pod.
+/// restores pods without labels). Updates check the pod they named, and the end of each case
+/// checks every pod.
 pub fn labels(sut: &Sut, model: &Model, key: PodKey) -> Check {
     let Some(want) = model.pods.get(&key).and_then(|p| p.labels.as_ref()) else {
         return Ok(());
