@@ -139,7 +139,7 @@ impl Persona {
                 continue;
             }
             let meta = Some(("metaData", layer.v1_compat.as_str()));
-            pl.write_image(
+            pl.write_layer(
                 w,
                 &LayerWrite {
                     store: &store,

@@ -285,6 +285,13 @@ impl ImageStores {
     /// nothing. Unlike VIC, which answers an existing id with that image, an existing id is a
     /// 409 so that callers cannot mistake a re-pull for a fresh write.
     pub fn write_image(&mut self, w: &mut World, req: &LayerWrite<'_>) -> Result<ImageInfo> {
+        self.write_layer(w, req)?;
+        self.get(req.store, req.image_id)
+    }
+
+    /// [`Self::write_image`] without its answer, for callers that write many layers and read
+    /// none of them back (the persona's pulls).
+    pub fn write_layer(&mut self, w: &mut World, req: &LayerWrite<'_>) -> Result<()> {
         let LayerWrite {
             store,
             image_id,
@@ -337,7 +344,7 @@ impl ImageStores {
             .ok_or_else(|| PortLayerError::not_found("image store", store))?;
         s.layers.insert(image_id.to_string(), layer);
         s.order.push(image_id.to_string());
-        self.get(store, image_id)
+        Ok(())
     }
 
     /// `GET /storage/{store}/info/{id}`.

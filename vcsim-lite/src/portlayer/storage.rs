@@ -29,10 +29,16 @@ impl PortLayer {
 
     /// `POST /storage/{store}` (WriteImage): one layer, checked against its `sum`.
     pub fn write_image(&mut self, w: &mut World, req: &LayerWrite<'_>) -> Result<ImageInfo> {
+        self.write_layer(w, req)?;
+        self.images.get(req.store, req.image_id)
+    }
+
+    /// WriteImage without its answer, for the persona's pulls.
+    pub fn write_layer(&mut self, w: &mut World, req: &LayerWrite<'_>) -> Result<()> {
         self.check_storage_quota()?;
-        let info = self.images.write_image(w, req)?;
+        self.images.write_layer(w, req)?;
         self.seen(w);
-        Ok(info)
+        Ok(())
     }
 
     /// `DELETE /storage/{store}/info/{id}`.
