@@ -91,10 +91,6 @@ pub fn status_of(
 }
 
 /// One status per container of the pod spec, in order; container i reads session i.
-pub fn container_statuses(pod: &Pod, vm: Option<&ContainerStatus>) -> Vec<K8sContainerStatus> {
-    statuses_of(&container_refs(pod), vm)
-}
-
 fn statuses_of(
     containers: &[ContainerRef],
     vm: Option<&ContainerStatus>,
