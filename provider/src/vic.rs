@@ -13,7 +13,7 @@ use crate::error::{ProviderError, at};
 use crate::node::{self, Admission, NodeConfig, Usage};
 use crate::operations::{creator, deleter, starter};
 use crate::sizing::pod_size;
-use crate::status::{ContainerRef, container_refs, status_of};
+use crate::status::status_of;
 
 /// Default grace period when the pod names none (Kubernetes' default).
 pub const DEFAULT_GRACE_SECS: i64 = 30;
@@ -198,9 +198,10 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         Ok(())
     }
 
-    /// The status of a cached pod whose containers are `containers`: read from its pod VM,
-    /// with the reason and message of a failure this provider remembers for it.
-    fn status(&self, key: &str, cached: &CachedPod, containers: &[ContainerRef]) -> PodStatus {
+    /// The status of a cached pod: read from its pod VM, with the reason and message of a
+    /// failure this provider remembers for it.
+    fn status(&self, key: &str, cached: &CachedPod) -> PodStatus {
+        let containers = cached.containers();
         let vm = self.client.info(&cached.container_id).ok();
         let created = None; // the cache keeps no creation time
         let mut status = status_of(containers, created, vm.as_ref(), &self.node.internal_ip);
@@ -215,7 +216,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
     fn with_status(&self, cached: CachedPod) -> Pod {
         let mut pod = cached.pod();
         let (ns, name) = pod_key(&pod);
-        let status = self.status(&key(&ns, &name), &cached, &container_refs(&pod));
+        let status = self.status(&key(&ns, &name), &cached);
         pod.status = Some(status);
         pod
     }
@@ -237,7 +238,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
     /// The pod's status, computed without building the pod.
     pub fn get_pod_status(&self, namespace: &str, name: &str) -> Option<PodStatus> {
         let cached = self.cache.get(namespace, name)?;
-        Some(self.status(&key(namespace, name), &cached, cached.containers()))
+        Some(self.status(&key(namespace, name), &cached))
     }
 
     /// Every pod's namespace, name and status, in `get_pods`' order, without building the
@@ -247,7 +248,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .entries()
             .into_iter()
             .map(|(k, cached)| {
-                let status = self.status(&k, &cached, cached.containers());
+                let status = self.status(&k, &cached);
                 let (ns, name) = k.split_once('/').unwrap_or(("", &k));
                 (ns.to_string(), name.to_string(), status)
             })

@@ -313,7 +313,6 @@ impl Transition {
     /// Simpler versions of this step, simplest first: smaller pods, shorter waits, the first
     /// host, fault and limits. Pod names stay, so a shrunk step acts on the same pod.
     pub fn simpler(&self) -> Vec<Transition> {
-        let first_or_none = |i: usize| if i == 0 { Vec::new() } else { vec![0] };
         match self {
             Transition::Create(k, shape) => shape
                 .simpler()
@@ -338,22 +337,22 @@ impl Transition {
                 }
                 out
             }
-            Transition::EnterMaintenance(h) => first_or_none(*h)
-                .into_iter()
-                .map(Transition::EnterMaintenance)
-                .collect(),
-            Transition::ExitMaintenance(h) => first_or_none(*h)
-                .into_iter()
-                .map(Transition::ExitMaintenance)
-                .collect(),
-            Transition::Disconnect(h) => first_or_none(*h)
-                .into_iter()
-                .map(Transition::Disconnect)
-                .collect(),
-            Transition::Reconnect(h) => first_or_none(*h)
-                .into_iter()
-                .map(Transition::Reconnect)
-                .collect(),
+            Transition::EnterMaintenance(h)
+            | Transition::ExitMaintenance(h)
+            | Transition::Disconnect(h)
+            | Transition::Reconnect(h)
+                if *h != 0 =>
+            {
+                let mut first = self.clone();
+                if let Transition::EnterMaintenance(h)
+                | Transition::ExitMaintenance(h)
+                | Transition::Disconnect(h)
+                | Transition::Reconnect(h) = &mut first
+                {
+                    *h = 0;
+                }
+                vec![first]
+            }
             Transition::SetLimits(l) => {
                 let mut out = Vec::new();
                 if l.cpu_mhz != CPU_LIMITS[0] {
