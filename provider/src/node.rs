@@ -92,15 +92,41 @@ pub fn memory_bytes(vch: &VchCapacity) -> u64 {
     non_negative(vch.memory_mb).saturating_mul(BYTES_PER_MB)
 }
 
+/// The figures behind the node's status, as numbers: what [`capacity`] and [`conditions`]
+/// write out as Kubernetes quantities and conditions. A caller that compares or admits
+/// against them need not parse the quantities back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeFigures {
+    /// Capacity (and allocatable) CPU, whole cores.
+    pub cpu_cores: u64,
+    /// Capacity (and allocatable) memory, bytes.
+    pub memory_bytes: u64,
+    /// Pods the node accepts.
+    pub pods: u32,
+    /// The MemoryPressure condition.
+    pub memory_pressure: bool,
+}
+
+/// The node's figures for this VCH info.
+pub fn figures(vch: &VchCapacity, cfg: &NodeConfig) -> NodeFigures {
+    NodeFigures {
+        cpu_cores: cpu_cores(vch, cfg),
+        memory_bytes: memory_bytes(vch),
+        pods: cfg.max_pods,
+        memory_pressure: memory_pressure(vch),
+    }
+}
+
 /// The node's capacity: `cpu` in whole cores, `memory` in Ki, `pods`.
 pub fn capacity(vch: &VchCapacity, cfg: &NodeConfig) -> BTreeMap<String, Quantity> {
+    let f = figures(vch, cfg);
     BTreeMap::from([
-        ("cpu".to_string(), Quantity(cpu_cores(vch, cfg).to_string())),
+        ("cpu".to_string(), Quantity(f.cpu_cores.to_string())),
         (
             "memory".to_string(),
-            Quantity(MemoryQuantity(memory_bytes(vch)).to_string()),
+            Quantity(MemoryQuantity(f.memory_bytes).to_string()),
         ),
-        ("pods".to_string(), Quantity(cfg.max_pods.to_string())),
+        ("pods".to_string(), Quantity(f.pods.to_string())),
     ])
 }
 

@@ -255,6 +255,13 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
             .collect()
     }
 
+    /// The node's capacity and memory pressure as numbers: what [`VicProvider::node_status`]
+    /// reports, without building the status.
+    pub fn node_figures(&self) -> Result<node::NodeFigures, ProviderError> {
+        let vch = self.client.vch_info().map_err(at("vch info"))?;
+        Ok(node::figures(&vch, &self.node))
+    }
+
     /// The node's status: capacity, allocatable, conditions, addresses, endpoints, OS.
     pub fn node_status(&self) -> Result<NodeStatus, ProviderError> {
         let vch = self.client.vch_info().map_err(at("vch info"))?;

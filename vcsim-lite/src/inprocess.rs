@@ -9,7 +9,7 @@ use provider::client::{
 
 use crate::http::{Shared, Stack};
 use crate::persona::{Persona, PersonaError};
-use crate::portlayer::containers::{ContainerInfo, CreateConfig};
+use crate::portlayer::containers::{ContainerView, CreateConfig};
 use crate::portlayer::scopes::NetworkConfig;
 use crate::portlayer::tasks::{TaskJoinConfig, session_state};
 use crate::portlayer::volumes::VolumeRequest;
@@ -42,12 +42,13 @@ fn secs(t: Option<SimTime>) -> i64 {
     t.map_or(0, |t| (t.0 / 1_000_000) as i64)
 }
 
-fn status_of(info: &ContainerInfo) -> ContainerStatus {
+fn status_of(view: &ContainerView<'_>) -> ContainerStatus {
+    let c = view.container;
     let on = matches!(
-        info.state,
+        view.state,
         ContainerState::Running | ContainerState::Starting
     );
-    let mut sessions: Vec<SessionStatus> = info
+    let mut sessions: Vec<SessionStatus> = c
         .spec
         .sessions
         .values()
@@ -61,24 +62,20 @@ fn status_of(info: &ContainerInfo) -> ContainerStatus {
         })
         .collect();
     // The primary session (the container's own id) first.
-    sessions.sort_by_key(|s| s.id != info.id);
+    sessions.sort_by_key(|s| s.id != c.id);
     ContainerStatus {
-        id: info.id.clone(),
-        name: info.name.clone(),
-        state: info.state.as_str().to_string(),
-        annotations: info
+        id: c.id.clone(),
+        name: c.spec.name.clone(),
+        state: view.state.as_str().to_string(),
+        annotations: c
             .spec
             .annotations
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         sessions,
-        ip: info
-            .endpoints
-            .iter()
-            .find_map(|e| e.address.as_ref())
-            .map(|a| a.split('/').next().unwrap_or(a).to_string()),
-        create_time: secs(Some(info.create_time)),
+        ip: view.address.map(|a| a.to_string()),
+        create_time: secs(Some(c.create_time)),
     }
 }
 
@@ -186,8 +183,8 @@ impl PortLayerApi for InProcess {
     fn info(&self, id: &str) -> ApiResult<ContainerStatus> {
         self.with(|st| {
             st.portlayer
-                .container_info(&st.world, id)
-                .map(|i| status_of(&i))
+                .container_view(&st.world, id)
+                .map(|v| status_of(&v))
         })
     }
 
@@ -195,7 +192,7 @@ impl PortLayerApi for InProcess {
         self.with(|st| {
             Ok(st
                 .portlayer
-                .list_containers(&st.world, true)
+                .container_views(&st.world)
                 .iter()
                 .map(status_of)
                 .collect())

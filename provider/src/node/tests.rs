@@ -243,3 +243,38 @@ fn exactly_95_percent_of_the_memory_limit_is_not_pressure() {
     assert!(!memory_pressure(&with(10, 0)));
     assert!(!memory_pressure(&with(10, -1)));
 }
+
+#[test]
+fn the_figures_are_what_capacity_and_conditions_write() {
+    for (cfg, usage_mb) in [
+        (NodeConfig::default(), 400_000),
+        (
+            NodeConfig {
+                cpu_rule: CpuRule::Mhz1000,
+                max_pods: 7,
+                ..Default::default()
+            },
+            780_000,
+        ),
+    ] {
+        let v = VchCapacity {
+            memory_usage_mb: usage_mb,
+            ..vch()
+        };
+        let f = figures(&v, &cfg);
+        let c = capacity(&v, &cfg);
+        assert_eq!(q(&c, "cpu"), f.cpu_cores.to_string());
+        assert_eq!(q(&c, "memory"), format!("{}Ki", f.memory_bytes / 1024));
+        assert_eq!(q(&c, "pods"), f.pods.to_string());
+        let pressure = status_of(&conditions(&v, None, &cfg), "MemoryPressure").0 == "True";
+        assert_eq!(pressure, f.memory_pressure);
+    }
+    let busy = figures(
+        &VchCapacity {
+            memory_usage_mb: 780_000,
+            ..vch()
+        },
+        &NodeConfig::default(),
+    );
+    assert_eq!((busy.cpu_cores, busy.memory_pressure), (48, true));
+}

@@ -125,12 +125,13 @@ pub fn labels(sut: &Sut, model: &Model, key: PodKey) -> Check {
     eq(at, &got, want)
 }
 
-/// Once per case: every pod's labels, and the whole pods (`get_pods`) carry the statuses the
-/// per-pod reads give, where the per-step checks read statuses only.
+/// Once per case: every pod's labels, the whole pods (`get_pods`) carry the statuses the
+/// per-pod reads give, and the node's status writes out the figures the per-step checks read.
 pub fn listing(sut: &Sut, model: &Model) -> Check {
     for key in model.pods.keys() {
         labels(sut, model, *key)?;
     }
+    node_status(sut, model)?;
     let pods = sut.provider.get_pods();
     let statuses = sut.provider.pod_statuses();
     let whole: Vec<_> = pods
@@ -343,7 +344,30 @@ fn accounting(sut: &Sut, model: &Model) -> Check {
     eq("simulated time", w.now().0, model.now_us)
 }
 
+/// The node's figures (what it offers, and memory pressure) are the model's. The status that
+/// writes them out as Kubernetes quantities is compared once per case, in [`listing`].
 fn node(sut: &Sut, model: &Model) -> Check {
+    let got = sut.provider.node_figures().map_err(|e| e.to_string())?;
+    let want = model.node();
+    eq(
+        "node (cores, memory bytes, pods, memory pressure)",
+        (
+            got.cpu_cores,
+            got.memory_bytes,
+            got.pods,
+            got.memory_pressure,
+        ),
+        (
+            want.cores(),
+            want.memory_bytes(),
+            model.setup.max_pods,
+            want.memory_pressure(),
+        ),
+    )
+}
+
+/// The node's status, as a kubelet reports it, says what the model expects.
+fn node_status(sut: &Sut, model: &Model) -> Check {
     let status = sut.provider.node_status().map_err(|e| e.to_string())?;
     let want = model.node();
     for (what, list) in [

@@ -55,6 +55,19 @@ pub struct ContainerInfo {
     pub storage_size: u64,
 }
 
+/// A committed container with what `GET /containers/info` derives for it, borrowed from the
+/// port layer: for in-process callers that read a status often (a kubelet's sweep, the fuzz
+/// checks) and need neither a copy of the configuration nor formatted endpoints.
+#[derive(Clone, Copy, Debug)]
+pub struct ContainerView<'a> {
+    /// The container (its id, configuration, sessions and creation time).
+    pub container: &'a Container,
+    /// State, from power state and sessions.
+    pub state: ContainerState,
+    /// The address of its first bound endpoint (the first `endpoints` entry with an address).
+    pub address: Option<std::net::Ipv4Addr>,
+}
+
 fn valid_name(name: &str) -> bool {
     name.is_empty()
         || (name.len() <= 255
@@ -404,6 +417,33 @@ impl PortLayer {
             .get(id)
             .ok_or_else(|| PortLayerError::not_found("container", id))?;
         Ok(self.info_of(w, c))
+    }
+
+    /// `GET /containers/info/{id}` as a borrowed view: what a status reads, without copying
+    /// the configuration or formatting the endpoints.
+    pub fn container_view(&mut self, w: &World, id: &str) -> Result<ContainerView<'_>> {
+        self.sync(w);
+        let c = self
+            .containers
+            .get(id)
+            .ok_or_else(|| PortLayerError::not_found("container", id))?;
+        Ok(self.view_of(w, c))
+    }
+
+    /// `GET /containers/list?all=true` as borrowed views, newest first.
+    pub fn container_views(&mut self, w: &World) -> Vec<ContainerView<'_>> {
+        self.sync(w);
+        let mut list: Vec<&Container> = self.containers.values().collect();
+        list.sort_by_key(|c| std::cmp::Reverse(c.seq));
+        list.into_iter().map(|c| self.view_of(w, c)).collect()
+    }
+
+    fn view_of<'a>(&'a self, w: &World, c: &'a Container) -> ContainerView<'a> {
+        ContainerView {
+            container: c,
+            state: c.state(w),
+            address: self.scopes.first_address(&c.id),
+        }
     }
 
     fn info_of(&self, w: &World, c: &Container) -> ContainerInfo {

@@ -510,6 +510,15 @@ impl Scopes {
         self.scopes.iter().filter_map(of).collect()
     }
 
+    /// The address of the container's first bound endpoint, as `endpoints_of` would show it
+    /// first, without building the endpoints: what a status needs.
+    pub fn first_address(&self, container_id: &str) -> Option<Ipv4Addr> {
+        self.scopes.iter().find_map(|s| {
+            let e = s.endpoints.get(container_id)?;
+            e.ip.filter(|_| e.bound).map(Ipv4Addr::from)
+        })
+    }
+
     /// Names of the scopes `container_id` has an endpoint on (no formatting: for bookkeeping).
     pub fn scopes_of(&self, container_id: &str) -> Vec<String> {
         self.scopes

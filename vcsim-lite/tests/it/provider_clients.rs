@@ -68,7 +68,11 @@ fn lifecycle(pl: &dyn PortLayerApi, persona: &dyn PersonaApi) {
     assert_eq!(st.sessions[0].id, id);
     assert_eq!(st.sessions[0].state, "running");
     assert_eq!(st.annotations["vic.vmware.com/pod"], "default/web");
-    assert_eq!(pl.list().unwrap().len(), 1);
+    assert_eq!(
+        pl.list().unwrap(),
+        std::slice::from_ref(&st),
+        "list shows info"
+    );
     assert_eq!(pl.remove(&id).unwrap_err().status, 409);
 
     pl.signal(&id, 15).unwrap();
@@ -79,6 +83,11 @@ fn lifecycle(pl: &dyn PortLayerApi, persona: &dyn PersonaApi) {
     );
     let h = pl.handle(&id).unwrap();
     pl.scopes_unbind(&h).unwrap();
+    assert_eq!(
+        pl.info(&id).unwrap().ip,
+        None,
+        "an unbound container has no IP"
+    );
     pl.remove(&id).unwrap();
     assert_eq!(pl.info(&id).unwrap_err().status, 404);
     assert!(pl.vch_info().unwrap().cpu_mhz > 0);

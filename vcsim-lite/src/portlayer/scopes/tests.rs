@@ -334,3 +334,24 @@ fn addresses_and_macs_are_written_as_the_standard_formatters_would() {
         assert_eq!(mac_of(ip), format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}"));
     }
 }
+
+#[test]
+fn first_address_is_the_first_endpoint_address_endpoints_show() {
+    let mut s = Scopes::new();
+    create(&mut s, "x external 10.8.0.0/16");
+    add(&mut s, "c", "x", "").unwrap();
+    add(&mut s, "c", "bridge", "").unwrap();
+    let shown = |s: &Scopes| {
+        let eps = s.endpoints_of("c");
+        let first = eps.iter().find_map(|e| e.address.clone());
+        first.map(|a| a.split('/').next().unwrap_or_default().to_string())
+    };
+    let first = |s: &Scopes| s.first_address("c").map(|a| a.to_string());
+    assert_eq!((first(&s), shown(&s)), (None, None), "unbound: no address");
+    s.bind("c").unwrap();
+    assert_eq!(first(&s), shown(&s));
+    assert_eq!(first(&s).as_deref(), Some("172.16.0.2"), "bridge is first");
+    s.unbind("c").unwrap();
+    assert_eq!((first(&s), shown(&s)), (None, None), "unbound again");
+    assert_eq!(s.first_address("nobody"), None);
+}
