@@ -138,7 +138,8 @@ pub fn identity_annotations(pod: &Pod, json: &str) -> BTreeMap<String, String> {
 /// The pod cache.
 #[derive(Debug, Default)]
 pub struct PodCache {
-    pods: DashMap<String, CachedPod>,
+    /// Shared, so that reads (a status sweep reads every pod) copy a pointer, not the pod.
+    pods: DashMap<String, Arc<CachedPod>>,
 }
 
 impl PodCache {
@@ -154,7 +155,7 @@ impl PodCache {
         match self.pods.entry(key(&ns, &name)) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
-                v.insert(CachedPod::new(pod, json.into(), container_id));
+                v.insert(Arc::new(CachedPod::new(pod, json.into(), container_id)));
                 true
             }
         }
@@ -166,8 +167,9 @@ impl PodCache {
         let (ns, name) = pod_key(pod);
         match self.pods.get_mut(&key(&ns, &name)) {
             Some(mut e) => {
-                e.json = stored_json(pod).into();
-                e.containers = container_refs(pod).into();
+                let cached = Arc::make_mut(&mut e);
+                cached.json = stored_json(pod).into();
+                cached.containers = container_refs(pod).into();
                 true
             }
             None => false,
@@ -175,23 +177,23 @@ impl PodCache {
     }
 
     /// A cached pod.
-    pub fn get(&self, namespace: &str, name: &str) -> Option<CachedPod> {
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<CachedPod>> {
         self.pods.get(&key(namespace, name)).map(|e| e.clone())
     }
 
     /// Removes and returns a cached pod.
-    pub fn remove(&self, namespace: &str, name: &str) -> Option<CachedPod> {
+    pub fn remove(&self, namespace: &str, name: &str) -> Option<Arc<CachedPod>> {
         self.pods.remove(&key(namespace, name)).map(|(_, v)| v)
     }
 
     /// Every cached pod, ordered by namespace/name (DashMap's own order is not stable).
-    pub fn list(&self) -> Vec<CachedPod> {
+    pub fn list(&self) -> Vec<Arc<CachedPod>> {
         self.entries().into_iter().map(|(_, v)| v).collect()
     }
 
     /// Every cached pod with its key (`namespace/name`, see [`key`]), ordered by key.
-    pub fn entries(&self) -> Vec<(String, CachedPod)> {
-        let mut all: Vec<(String, CachedPod)> = self
+    pub fn entries(&self) -> Vec<(String, Arc<CachedPod>)> {
+        let mut all: Vec<(String, Arc<CachedPod>)> = self
             .pods
             .iter()
             .map(|e| (e.key().clone(), e.value().clone()))
@@ -277,6 +279,21 @@ mod tests {
     }
 
     #[test]
+    fn an_update_leaves_a_pod_read_before_it_as_it_was() {
+        let c = PodCache::new();
+        let p = pod("a", "web");
+        c.insert(&p, stored_json(&p), "id".into());
+        let before = c.get("a", "web").unwrap();
+        let mut labelled = p.clone();
+        labelled.metadata.labels = Some([("app".to_string(), "web".to_string())].into());
+        assert!(c.update(&labelled));
+        assert_eq!(before.pod().metadata.labels, None);
+        let after = c.get("a", "web").unwrap().pod().metadata.labels;
+        assert_eq!(after, labelled.metadata.labels);
+        assert_eq!(c.get("a", "web").unwrap().container_id, "id");
+    }
+
+    #[test]
     fn concurrent_inserts_of_one_pod_have_exactly_one_winner() {
         let c = std::sync::Arc::new(PodCache::new());
         let winners: usize = std::thread::scope(|s| {
@@ -320,7 +337,7 @@ mod tests {
             0,
             "rebuilding twice duplicates nothing"
         );
-        let ids: Vec<String> = c.list().into_iter().map(|p| p.container_id).collect();
+        let ids: Vec<String> = c.list().iter().map(|p| p.container_id.clone()).collect();
         assert_eq!(ids, ["c1", "c2"]);
         assert_eq!(
             c.get("a", "b").unwrap().pod().metadata.uid.as_deref(),

@@ -213,17 +213,19 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         status
     }
 
-    fn with_status(&self, cached: CachedPod) -> Pod {
+    fn with_status(&self, cached: &CachedPod) -> Pod {
         let mut pod = cached.pod();
         let (ns, name) = pod_key(&pod);
-        let status = self.status(&key(&ns, &name), &cached);
+        let status = self.status(&key(&ns, &name), cached);
         pod.status = Some(status);
         pod
     }
 
     /// The pod with its current status.
     pub fn get_pod(&self, namespace: &str, name: &str) -> Option<Pod> {
-        self.cache.get(namespace, name).map(|c| self.with_status(c))
+        self.cache
+            .get(namespace, name)
+            .map(|c| self.with_status(&c))
     }
 
     /// Every pod, ordered by namespace/name, with status.
@@ -231,7 +233,7 @@ impl<C: PortLayerApi + PersonaApi> VicProvider<C> {
         self.cache
             .list()
             .into_iter()
-            .map(|c| self.with_status(c))
+            .map(|c| self.with_status(&c))
             .collect()
     }
 

@@ -132,7 +132,7 @@ impl Sut {
         self.provider
             .cache()
             .get(key.0, key.1)
-            .map(|c| c.container_id)
+            .map(|c| c.container_id.clone())
             .ok_or_else(|| ProviderError::NotFound(format!("{}/{}", key.0, key.1)))
     }
 

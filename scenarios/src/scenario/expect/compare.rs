@@ -420,7 +420,11 @@ fn check_vm(v: &VmExpect, ctx: &Ctx<'_>, out: &mut Vec<Check>) {
     // The pod's container id comes from the provider, so look it up before locking the stack.
     let container = v.pod.as_ref().map(|p| {
         let (ns, name) = split_pod(p);
-        let id = ctx.provider.cache().get(ns, name).map(|c| c.container_id);
+        let id = ctx
+            .provider
+            .cache()
+            .get(ns, name)
+            .map(|c| c.container_id.clone());
         (format!("{ns}/{name}"), id)
     });
     let st = ctx.shared.lock();
