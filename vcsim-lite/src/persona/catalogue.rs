@@ -19,7 +19,9 @@ mod images;
 /// Repositories (normalized, e.g. `library/busybox`) to tags to recipes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Catalogue {
-    repositories: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// Shared by the catalogue's copies until one adds a recipe (every world starts from a
+    /// copy of the built-in catalogue, and few add to it).
+    repositories: Arc<BTreeMap<String, BTreeMap<String, Entry>>>,
 }
 
 /// A recipe and, once pulled, the image built from it: building (tars, SHA-256) is a pure
@@ -209,7 +211,8 @@ impl Catalogue {
             return Err(CatalogueError::InvalidRecipe { reference, reason });
         }
         recipe.repository.clone_from(&repository);
-        self.repositories.entry(repository).or_default().insert(
+        let repositories = Arc::make_mut(&mut self.repositories);
+        repositories.entry(repository).or_default().insert(
             recipe.tag.clone(),
             Entry {
                 recipe,

@@ -118,7 +118,7 @@ impl Persona {
         pl.vch().uuid.clone()
     }
 
-    /// `docker pull`: resolve, create the image store if needed (409 is fine), write each layer
+    /// `docker pull`: resolve, create the image store if it is missing, write each layer
     /// oldest first, and record the image in the caches and the KV store.
     pub fn pull(
         &mut self,
@@ -128,9 +128,8 @@ impl Persona {
     ) -> Result<PullReport, PersonaError> {
         let image = self.catalogue.resolve(reference)?;
         let store = Self::store(pl);
-        match pl.create_image_store(w, &store) {
-            Ok(_) | Err(PortLayerError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
+        if !pl.images().has_store(&store) {
+            pl.create_image_store(w, &store)?;
         }
         let (mut written, mut existing) = (Vec::new(), Vec::new());
         for layer in &image.layers {

@@ -269,6 +269,11 @@ impl ImageStores {
         Ok(format!("/storage/{name}"))
     }
 
+    /// True when the store exists (a check that formats no error).
+    pub fn has_store(&self, name: &str) -> bool {
+        self.stores.contains_key(name)
+    }
+
     /// Store names, sorted.
     pub fn stores(&self) -> Vec<String> {
         self.stores.keys().cloned().collect()
