@@ -49,11 +49,12 @@ bench:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	bash vcsim-lite/benches/http_bench.sh
 
-## fuzz: the whole-stack state machine (vcsim-lite fuzz, release) and the world property test,
-##       with a fresh seed (printed; replay with SEED=, size with FUZZ_CASES/FUZZ_STEPS, CASES)
+## fuzz: the whole-stack state machine (vcsim-lite fuzz, built with the `fuzz` profile: release
+##       with whole-program optimization) and the world property test, with a fresh seed
+##       (printed; replay with SEED=, size with FUZZ_CASES/FUZZ_STEPS, CASES)
 fuzz:
 	@echo "fuzz: SEED=$(SEED) FUZZ_CASES=$(FUZZ_CASES) FUZZ_STEPS=$(FUZZ_STEPS) CASES=$(CASES)"
-	$(CARGO) run --release -q -p scenarios --bin vcsim-lite -- fuzz --seed $(SEED) --cases $(FUZZ_CASES) --steps $(FUZZ_STEPS)
+	$(CARGO) run --profile fuzz -q -p scenarios --bin vcsim-lite -- fuzz --seed $(SEED) --cases $(FUZZ_CASES) --steps $(FUZZ_STEPS)
 	VCSIM_SEED=$(SEED) PROPTEST_CASES=$(CASES) $(CARGO) test --release -p scenarios --test world_properties
 
 ## mutants: mutation testing (cargo-mutants) of resource accounting and status mapping; see TESTING.md

@@ -134,6 +134,8 @@ pub struct PulledImage {
     pub size_bytes: u64,
     /// RFC3339; the creation time of the top layer.
     pub created: String,
+    /// `config.Cmd` of the image config: the command a container runs when it names none.
+    pub cmd: Vec<String>,
 }
 
 /// A failed pull or catalogue edit, worded as Docker words it where Docker has a word.

@@ -183,7 +183,7 @@ impl Persona {
                         layers: image.layers.iter().map(|l| l.id.clone()).collect(),
                         size_bytes: image.size_bytes,
                         created: image.created.clone(),
-                        cmd: default_cmd(&image.config_json),
+                        cmd: image.cmd.clone(),
                     });
                 rec.repo_tags.insert(tag);
                 rec.repo_digests.insert(repo_digest);
@@ -279,24 +279,6 @@ impl Persona {
         )?;
         Ok(())
     }
-}
-
-/// `config.Cmd` of an image config JSON (empty if absent).
-fn default_cmd(config_json: &str) -> Vec<String> {
-    /// The one field wanted; the rest of the config is skipped without being built.
-    #[derive(serde::Deserialize)]
-    struct ImageConfig {
-        config: Option<RunConfig>,
-    }
-    #[derive(serde::Deserialize)]
-    struct RunConfig {
-        #[serde(rename = "Cmd")]
-        cmd: Option<Vec<String>>,
-    }
-    serde_json::from_str::<ImageConfig>(config_json)
-        .ok()
-        .and_then(|c| c.config?.cmd)
-        .unwrap_or_default()
 }
 
 /// `library/busybox` -> `busybox`, as Docker shows repositories.

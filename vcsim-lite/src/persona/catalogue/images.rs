@@ -377,6 +377,7 @@ pub(super) fn build(recipe: &ImageRecipe) -> PulledImage {
         config_json,
         manifest_json,
         created,
+        cmd: recipe.cmd.clone(),
     }
 }
 

@@ -153,7 +153,9 @@ fn the_image_id_is_the_sha256_of_the_config_json() {
         assert_eq!(config["created"], image.created.as_str());
         assert_eq!(config["os"], "linux");
         assert_eq!(config["architecture"], "amd64");
-        assert!(config["config"]["Cmd"].is_array() && config["config"]["Env"].is_array());
+        assert!(config["config"]["Env"].is_array());
+        assert_eq!(config["config"]["Cmd"], serde_json::json!(image.cmd));
+        assert!(!image.cmd.is_empty());
     }
 }
 
