@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::client::ContainerStatus;
@@ -77,21 +77,43 @@ fn parse(json: &str) -> Pod {
 }
 
 /// What the provider keeps of a pod: identity, labels, annotations and spec (no status, no
-/// managed fields), as JSON.
+/// managed fields), as JSON: the text `Pod`'s own serializer gives for a pod trimmed to those
+/// fields, written from borrows (a trimmed copy cloned the whole spec on every create).
 pub fn stored_json(pod: &Pod) -> String {
+    /// `Pod`'s fields in its serializer's order: `apiVersion`, `kind`, `metadata`, `spec`.
+    #[derive(serde::Serialize)]
+    struct Kept<'a> {
+        #[serde(rename = "apiVersion")]
+        api_version: &'static str,
+        kind: &'static str,
+        metadata: KeptMeta<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        spec: Option<&'a PodSpec>,
+    }
+    /// The kept `ObjectMeta` fields, in its serializer's (alphabetical) order.
+    #[derive(serde::Serialize)]
+    struct KeptMeta<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        annotations: Option<&'a BTreeMap<String, String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        labels: Option<&'a BTreeMap<String, String>>,
+        name: &'a str,
+        namespace: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        uid: Option<&'a str>,
+    }
     let m = &pod.metadata;
-    let (ns, name) = pod_key(pod);
-    let kept = Pod {
-        metadata: ObjectMeta {
-            namespace: Some(ns),
-            name: Some(name),
-            uid: m.uid.clone(),
-            labels: m.labels.clone(),
-            annotations: m.annotations.clone(),
-            ..Default::default()
+    let kept = Kept {
+        api_version: "v1",
+        kind: "Pod",
+        metadata: KeptMeta {
+            annotations: m.annotations.as_ref(),
+            labels: m.labels.as_ref(),
+            name: m.name.as_deref().unwrap_or_default(),
+            namespace: m.namespace.as_deref().unwrap_or("default"),
+            uid: m.uid.as_deref(),
         },
-        spec: pod.spec.clone(),
-        status: None,
+        spec: pod.spec.as_ref(),
     };
     serde_json::to_string(&kept).unwrap_or_default()
 }
@@ -276,6 +298,63 @@ mod tests {
         assert_eq!(c.remove("a", "web").unwrap().container_id, "id-a");
         assert!(c.get("a", "web").is_none());
         assert_eq!(c.len(), 1);
+    }
+
+    /// What `stored_json` must equal: `Pod`'s own serialization of the pod trimmed to the
+    /// kept fields.
+    fn trimmed_json(pod: &Pod) -> String {
+        let (ns, name) = pod_key(pod);
+        let m = &pod.metadata;
+        let kept = Pod {
+            metadata: ObjectMeta {
+                namespace: Some(ns),
+                name: Some(name),
+                uid: m.uid.clone(),
+                labels: m.labels.clone(),
+                annotations: m.annotations.clone(),
+                ..Default::default()
+            },
+            spec: pod.spec.clone(),
+            status: None,
+        };
+        serde_json::to_string(&kept).unwrap()
+    }
+
+    #[test]
+    fn stored_json_is_the_trimmed_pod_as_pod_serializes_it() {
+        let full: Pod = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": "web", "namespace": "team", "uid": "u-1",
+                "labels": {"app": "web", "tier": "front"},
+                "annotations": {"note": "x\"y"},
+                "resourceVersion": "7", "generation": 2,
+                "creationTimestamp": "2024-01-01T00:00:00Z",
+                "finalizers": ["f"]
+            },
+            "spec": {
+                "containers": [{"name": "c", "image": "busybox",
+                    "resources": {"requests": {"cpu": "250m", "memory": "64Mi"}}}],
+                "terminationGracePeriodSeconds": 5,
+                "volumes": [{"name": "v", "emptyDir": {}}]
+            },
+            "status": {"phase": "Running"}
+        }))
+        .unwrap();
+        let mut no_namespace = pod("", "p");
+        no_namespace.metadata.namespace = None;
+        let mut empty_maps = pod("a", "b");
+        empty_maps.metadata.labels = Some(BTreeMap::new());
+        empty_maps.metadata.annotations = Some(BTreeMap::new());
+        for p in [
+            full,
+            pod("a", "b"),
+            no_namespace,
+            empty_maps,
+            Pod::default(),
+        ] {
+            assert_eq!(stored_json(&p), trimmed_json(&p));
+        }
     }
 
     #[test]
