@@ -66,11 +66,13 @@ MUTANTS = CARGO_TARGET_DIR=$(CURDIR)/target/mutants-build CARGO_PROFILE_DEV_DEBU
 
 mutants-world:
 	command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	mkdir -p target/mutants-out
 	$(MUTANTS) -o target/mutants-out/world \
 		-f vcsim-lite/src/vsphere/admission.rs -f vcsim-lite/src/vsphere/vm_ops.rs
 
 mutants-provider:
 	command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	mkdir -p target/mutants-out
 	$(MUTANTS) -o target/mutants-out/provider \
 		-f provider/src/status.rs -f provider/src/node.rs \
 		-f provider/src/sizing.rs -f provider/src/quantity.rs
