@@ -412,30 +412,34 @@ impl PortLayer {
     /// `GET /containers/info/{id}`.
     pub fn container_info(&mut self, w: &World, id: &str) -> Result<ContainerInfo> {
         self.sync(w);
-        let c = self
-            .containers
-            .get(id)
-            .ok_or_else(|| PortLayerError::not_found("container", id))?;
-        Ok(self.info_of(w, c))
+        Ok(self.info_of(w, self.committed(id)?))
     }
 
     /// `GET /containers/info/{id}` as a borrowed view: what a status reads, without copying
     /// the configuration or formatting the endpoints.
     pub fn container_view(&mut self, w: &World, id: &str) -> Result<ContainerView<'_>> {
         self.sync(w);
-        let c = self
-            .containers
-            .get(id)
-            .ok_or_else(|| PortLayerError::not_found("container", id))?;
-        Ok(self.view_of(w, c))
+        Ok(self.view_of(w, self.committed(id)?))
     }
 
     /// `GET /containers/list?all=true` as borrowed views, newest first.
     pub fn container_views(&mut self, w: &World) -> Vec<ContainerView<'_>> {
         self.sync(w);
+        let list = self.newest_first();
+        list.into_iter().map(|c| self.view_of(w, c)).collect()
+    }
+
+    fn committed(&self, id: &str) -> Result<&Container> {
+        self.containers
+            .get(id)
+            .ok_or_else(|| PortLayerError::not_found("container", id))
+    }
+
+    /// Every committed container, newest first (the order `list` answers in).
+    fn newest_first(&self) -> Vec<&Container> {
         let mut list: Vec<&Container> = self.containers.values().collect();
         list.sort_by_key(|c| std::cmp::Reverse(c.seq));
-        list.into_iter().map(|c| self.view_of(w, c)).collect()
+        list
     }
 
     fn view_of<'a>(&'a self, w: &World, c: &'a Container) -> ContainerView<'a> {
@@ -467,9 +471,8 @@ impl PortLayer {
     /// `GET /containers/list`: newest first; without `all`, only running containers.
     pub fn list_containers(&mut self, w: &World, all: bool) -> Vec<ContainerInfo> {
         self.sync(w);
-        let mut list: Vec<&Container> = self.containers.values().collect();
-        list.sort_by_key(|c| std::cmp::Reverse(c.seq));
-        list.into_iter()
+        self.newest_first()
+            .into_iter()
             .map(|c| self.info_of(w, c))
             .filter(|i| all || i.state == ContainerState::Running)
             .collect()
