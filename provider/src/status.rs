@@ -38,12 +38,11 @@ pub fn time_from_unix(secs: i64) -> Option<Time> {
 }
 
 /// A container as its status needs it: the name and image from the pod spec.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContainerRef {
     /// The container's name.
     pub name: String,
     /// Its image reference (empty when the spec gives none).
-    #[serde(default)]
     pub image: Option<String>,
 }
 

@@ -48,13 +48,18 @@ impl HashedTar {
 
     /// `sha256:<64 lowercase hex>`, as WriteImage's `sum` names it.
     pub fn sum(&self) -> String {
-        let mut hex = String::with_capacity(71);
-        hex.push_str("sha256:");
-        for b in self.sha256 {
-            let _ = write!(hex, "{b:02x}");
-        }
-        hex
+        sum_text(&self.sha256)
     }
+}
+
+/// `sha256:<64 lowercase hex>` of a digest.
+fn sum_text(digest: &[u8; 32]) -> String {
+    let mut text = String::with_capacity(71);
+    text.push_str("sha256:");
+    for b in digest {
+        let _ = write!(text, "{b:02x}");
+    }
+    text
 }
 
 /// A layer tar as WriteImage receives it.
@@ -200,12 +205,9 @@ fn verify_sum(sum: &str, body: LayerBody<'_>) -> Result<()> {
         .zip(&computed)
         .all(|(pair, b)| nibble(pair[0]) << 4 | nibble(pair[1]) == *b);
     if !same {
-        let mut hex = String::with_capacity(64);
-        for b in computed {
-            let _ = write!(hex, "{b:02x}");
-        }
         return Err(PortLayerError::BadRequest(format!(
-            "checksum mismatch: declared {sum}, computed sha256:{hex}"
+            "checksum mismatch: declared {sum}, computed {}",
+            sum_text(&computed)
         )));
     }
     Ok(())
